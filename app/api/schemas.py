@@ -1,0 +1,114 @@
+"""Request and response schemas; they validate input and document the API (OpenAPI)."""
+import marshmallow as ma
+from marshmallow import ValidationError, validate, validates, validates_schema
+
+from app.extensions import db
+from app.models import Product, User
+from app.saga.definition import saga_types
+from app.saga.faults import KINDS, MAX_TRANSIENT_TIMES
+from app.saga.states import SagaStatus
+from app.sagas.order_placement import ORDER_PLACEMENT
+
+MAX_QUANTITY = 1000
+Int = ma.fields.Integer
+
+
+class Strict(ma.Schema):
+    """Unknown fields are errors, not silently dropped."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class UserIn(Strict):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 120))
+    email = ma.fields.Email(required=True, validate=validate.Length(3, 254))
+    active = ma.fields.Boolean(load_default=True)
+
+
+class UserOut(ma.Schema):
+    id = Int()
+    name = ma.fields.String()
+    email = ma.fields.String()
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class ProductIn(Strict):
+    sku = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    name = ma.fields.String(required=True, validate=validate.Length(1, 120))
+    price_cents = Int(required=True, strict=True, validate=validate.Range(0, 100_000_000))
+    stock = Int(required=True, strict=True, validate=validate.Range(0, 1_000_000))
+
+
+class ProductOut(ma.Schema):
+    id = Int()
+    sku = ma.fields.String()
+    name = ma.fields.String()
+    price_cents = Int()
+    stock = Int(metadata={"description": "Units available for new reservations"})
+    reserved = Int(metadata={"description": "Units held by running sagas"})
+
+
+class FaultIn(Strict):
+    kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
+    times = Int(load_default=1, strict=True, validate=validate.Range(1, MAX_TRANSIENT_TIMES))
+
+
+class OrderIn(Strict):
+    user_id = Int(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
+    product_id = Int(required=True, strict=True, validate=validate.Range(1, 2**31 - 1))
+    quantity = Int(required=True, strict=True, validate=validate.Range(1, MAX_QUANTITY))
+    faults = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(FaultIn), load_default=dict,
+                            metadata={"description": "Failures to inject, by step name"})
+
+    @validates("user_id")
+    def _user_exists(self, value, **_):
+        if db.session.get(User, value) is None:
+            raise ValidationError(f"user {value} does not exist")
+
+    @validates("product_id")
+    def _product_exists(self, value, **_):
+        if db.session.get(Product, value) is None:
+            raise ValidationError(f"product {value} does not exist")
+
+    @validates_schema
+    def _known_steps(self, data, **_):
+        names = {step.name for step in ORDER_PLACEMENT.steps}
+        unknown = sorted(set(data.get("faults") or {}) - names)
+        if unknown:
+            raise ValidationError(f"unknown step(s) {unknown}; steps are {sorted(names)}", "faults")
+
+
+class OrderOut(ma.Schema):
+    id = Int()
+    saga_id = Int()
+    user_id = Int()
+    product_id = Int()
+    quantity = Int()
+    amount_cents = Int()
+    status = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class PaymentOut(ma.Schema):
+    id = Int()
+    saga_id = Int()
+    order_id = Int(allow_none=True)
+    amount_cents = Int()
+    gateway = ma.fields.String()
+    reference = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    error = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class PageArgs(Strict):
+    limit = Int(load_default=20, validate=validate.Range(1, 100))
+    before = Int(validate=validate.Range(1, 2**63 - 1),
+                 metadata={"description": "Cursor: the next_cursor of the previous page"})
+
+
+class SagaListArgs(PageArgs):
+    status = ma.fields.String(validate=validate.OneOf([s.value for s in SagaStatus]))
+    type = ma.fields.String(validate=lambda value: value in saga_types())

@@ -1,0 +1,59 @@
+"""Extensions bound in the factory, and the Redis connection and queue accessors."""
+import sqlite3
+
+import fakeredis
+import redis
+from flask import current_app
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model."""
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+csrf = CSRFProtect()
+
+# One in-memory Redis per process for embedded mode: the web app, the worker thread and the
+# scheduler thread all talk to it.
+EMBEDDED_REDIS = fakeredis.FakeServer()
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record):
+    """WAL and a busy timeout let the web thread and the worker thread write side by side."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def init_redis(app):
+    """Attach the Redis connection: the configured server, or the in-process fake."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        connection = redis.Redis.from_url(url, health_check_interval=30)
+    else:
+        connection = fakeredis.FakeRedis(server=app.config.get("FAKE_REDIS_SERVER") or EMBEDDED_REDIS)
+    app.extensions["saga_redis"] = connection
+
+
+def redis_connection():
+    """Return the app's Redis connection."""
+    return current_app.extensions["saga_redis"]
+
+
+def saga_queue():
+    """Return the RQ queue that carries saga jobs."""
+    return Queue(current_app.config["SAGA_QUEUE"], connection=redis_connection())

@@ -1,0 +1,121 @@
+"""Undoing a saga: compensate every completed step in reverse order, one job at a time."""
+from datetime import timedelta
+
+from flask import current_app
+
+from app import clock
+from app.extensions import db
+from app.models import SagaStep
+from app.saga import dispatch, faults
+from app.saga.definition import StepContext, get_definition
+from app.saga.execution import attempt
+from app.saga.journal import claim_step, load_step, lock_saga, move_saga, move_step
+from app.saga.states import SagaStatus as S
+from app.saga.states import StepStatus as T
+
+CLAIMABLE = (T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)
+
+
+def begin(saga, reason, actor="orchestrator"):
+    """Move a saga to COMPENSATING, skip the steps that never ran, and undo the rest."""
+    move_saga(saga, S.COMPENSATING, "saga.compensating", detail=reason, actor=actor)
+    saga.compensation_deadline_at = clock.now() + timedelta(
+        seconds=current_app.config["SAGA_COMPENSATION_TIMEOUT"])
+    for step in _steps(saga, T.PENDING):
+        move_step(saga, step, T.SKIPPED, "step.skipped", detail=reason)
+    continue_after(saga, saga.step_count)
+
+
+def continue_after(saga, below):
+    """Request the compensation of the next step below `below`, or finish the saga."""
+    step = next_to_compensate(saga, below)
+    if step is None:
+        return finish(saga)
+    timeout = get_definition(saga.type).step(step.index).timeout_seconds()
+    dispatch.request_job("compensate_step", saga.id, step.index, timeout=timeout,
+                         description=f"{saga.type} #{saga.id} undo {step.name}")
+
+
+def next_to_compensate(saga, below):
+    """The highest step below `below` that has an effect to undo, or None.
+
+    A step that succeeded is undone; a failed step only when its outcome is unknown (it timed
+    out or died), since a rejection means nothing happened.
+    """
+    definition = get_definition(saga.type)
+    for step in reversed(_steps(saga, T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)):
+        if step.index >= below or definition.step(step.index).compensation is None:
+            continue
+        if step.status == T.FAILED and not step.outcome_unknown:
+            continue
+        return step
+    return None
+
+
+def finish(saga):
+    """End the compensation: COMPENSATED, or FAILED if any compensation could not be done."""
+    stuck = _steps(saga, T.COMPENSATION_FAILED)
+    saga.finished_at = clock.now()
+    if stuck:
+        names = ", ".join(step.name for step in stuck)
+        move_saga(saga, S.FAILED, "saga.failed", detail=f"needs attention: compensation failed for {names}")
+    else:
+        move_saga(saga, S.COMPENSATED, "saga.compensated")
+
+
+def compensate_step(saga_id, index):
+    """Claim one attempt of a step's compensation, run it, and record what happened."""
+    saga = lock_saga(saga_id)
+    if saga is None or saga.status != S.COMPENSATING:
+        return dispatch.rollback()
+    step = claim_step(saga, index, CLAIMABLE, T.COMPENSATING, "compensation_attempts",
+                      "compensation.started")
+    if step is None:
+        return dispatch.rollback()
+    number, payload, results, saga_type = step.compensation_attempts, saga.payload, saga.context, saga.type
+    dispatch.commit()
+    definition = get_definition(saga_type).step(index)
+    fault = faults.fault_for(payload, definition.name)
+
+    def call(context):
+        faults.before_compensation(fault, number)
+        return definition.compensation(context)
+
+    outcome = attempt(call, StepContext(saga_id, saga_type, payload, results, number))
+    _record(saga_id, index, number, definition, outcome)
+
+
+def _record(saga_id, index, number, definition, outcome):
+    """Record a compensation attempt and move on, retry, or give up on this step."""
+    saga = lock_saga(saga_id)
+    step = load_step(saga_id, index)
+    if step is None or step.status != T.COMPENSATING or step.compensation_attempts != number:
+        return dispatch.rollback()
+    fields = dict(attempt=number, duration_ms=round(outcome.duration_ms, 3), error=outcome.error,
+                  error_type=outcome.error_type)
+    step.finished_at = clock.now()
+    if outcome.ok:
+        move_step(saga, step, T.COMPENSATED, "compensation.succeeded", **fields)
+        continue_after(saga, index)
+    elif outcome.transient and number < definition.compensation_retry.attempts(compensation=True) \
+            and clock.now() < saga.compensation_deadline_at:
+        delay = definition.compensation_retry.delay(number)
+        step.next_retry_at = clock.now() + timedelta(seconds=delay)
+        saga.retries += 1
+        move_step(saga, step, T.COMPENSATION_RETRYING, "compensation.retry_scheduled",
+                  detail=f"next attempt in {delay:.1f} s", **fields)
+        dispatch.request_job("compensate_step", saga.id, index, timeout=definition.timeout_seconds(),
+                             delay=delay, description=f"{saga.type} #{saga.id} undo {step.name}")
+    else:
+        step.error, step.error_type = outcome.error, outcome.error_type
+        move_step(saga, step, T.COMPENSATION_FAILED, "compensation.failed", **fields)
+        continue_after(saga, index)
+    dispatch.commit()
+
+
+def _steps(saga, *statuses):
+    """The saga's steps in the given statuses, in order."""
+    return list(db.session.execute(
+        db.select(SagaStep).where(SagaStep.saga_id == saga.id, SagaStep.status.in_(statuses))
+        .order_by(SagaStep.index)
+    ).scalars())

@@ -1,0 +1,87 @@
+"""Read side of the engine: saga lists, details with every attempt, and counts."""
+from sqlalchemy import func, inspect
+
+from app.extensions import db
+from app.models import Saga, SagaEvent, SagaStep
+
+ATTEMPT_STARTS = {"step.started": "action", "compensation.started": "compensation"}
+ATTEMPT_ENDS = {
+    "step.succeeded": ("action", "succeeded"), "step.retry_scheduled": ("action", "will retry"),
+    "step.failed": ("action", "failed"), "step.timed_out": ("action", "timed out"),
+    "step.fallback": ("action", "rejected, fallback next"),
+    "compensation.succeeded": ("compensation", "succeeded"),
+    "compensation.retry_scheduled": ("compensation", "will retry"),
+    "compensation.failed": ("compensation", "failed"),
+}
+
+
+def list_sagas(status=None, saga_type=None, before=None, limit=20):
+    """Newest sagas first, filtered, one keyset page; returns (sagas, next cursor or None)."""
+    query = db.select(Saga).order_by(Saga.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(Saga.status == status)
+    if saga_type:
+        query = query.where(Saga.type == saga_type)
+    if before:
+        query = query.where(Saga.id < before)
+    sagas = list(db.session.execute(query).scalars())
+    more = len(sagas) > limit
+    sagas = sagas[:limit]
+    return sagas, (sagas[-1].id if more and sagas else None)
+
+
+def get_steps(saga_id):
+    """A saga's steps in order."""
+    return list(db.session.execute(
+        db.select(SagaStep).where(SagaStep.saga_id == saga_id).order_by(SagaStep.index)
+    ).scalars())
+
+
+def get_events(saga_id):
+    """A saga's history, oldest first."""
+    return list(db.session.execute(
+        db.select(SagaEvent).where(SagaEvent.saga_id == saga_id).order_by(SagaEvent.id)
+    ).scalars())
+
+
+def attempts_by_step(events):
+    """Every attempt of every step, built from the history: {step index: [attempt, ...]}."""
+    attempts, open_attempts = {}, {}
+    for event in events:
+        if event.step_index is None or event.attempt is None:
+            continue
+        key = (event.step_index, event.attempt)
+        if event.type in ATTEMPT_STARTS:
+            entry = {"phase": ATTEMPT_STARTS[event.type], "number": event.attempt,
+                     "started_at": event.created_at, "ended_at": None, "duration_ms": None,
+                     "outcome": "running", "error": None, "error_type": None}
+            attempts.setdefault(event.step_index, []).append(entry)
+            open_attempts[(key, entry["phase"])] = entry
+        elif event.type in ATTEMPT_ENDS:
+            phase, outcome = ATTEMPT_ENDS[event.type]
+            entry = open_attempts.pop((key, phase), None)
+            if entry is not None:
+                entry.update(ended_at=event.created_at, duration_ms=event.duration_ms,
+                             outcome=outcome, error=event.error, error_type=event.error_type)
+    return attempts
+
+
+def status_counts(saga_type=None):
+    """How many sagas are in each status."""
+    query = db.select(Saga.status, func.count()).group_by(Saga.status)
+    if saga_type:
+        query = query.where(Saga.type == saga_type)
+    return dict(db.session.execute(query).all())
+
+
+def saga_detail(saga):
+    """A saga with its steps (each with every attempt) and its history."""
+    events = get_events(saga.id)
+    attempts = attempts_by_step(events)
+    steps = [{**_columns(step), "history": attempts.get(step.index, [])} for step in get_steps(saga.id)]
+    return {**_columns(saga), "steps": steps, "events": events}
+
+
+def _columns(record):
+    """A record's column values as a dict."""
+    return {attr.key: getattr(record, attr.key) for attr in inspect(record).mapper.column_attrs}
