@@ -83,3 +83,16 @@ class SagaAccepted(ma.Schema):
     saga_id = Int()
     status = Str()
     url = Str()
+
+
+class OperatorActionIn(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    reason = Str(load_default="", validate=ma.validate.Length(0, 500))
+    operator = Str(load_default="operator", validate=ma.validate.Length(1, 64),
+                   metadata={"description": "Who acts (recorded in the history)"})
+
+
+class ResolveIn(OperatorActionIn):
+    reason = Str(required=True, validate=ma.validate.Length(1, 500))

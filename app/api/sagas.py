@@ -1,11 +1,13 @@
 """Sagas API: list with filters and keyset pages; detail with every attempt and event."""
 from flask_smorest import Blueprint, abort
 
-from app.api.saga_schemas import SagaDetail, SagaPage
+from app.api import service_error
+from app.api.saga_schemas import OperatorActionIn, ResolveIn, SagaDetail, SagaPage
 from app.api.schemas import SagaListArgs
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models import Saga
-from app.saga import queries
+from app.saga import operator, queries
 
 bp = Blueprint("sagas", __name__, url_prefix="/api/sagas", description="Sagas and their history")
 
@@ -29,3 +31,42 @@ def get_saga(saga_id):
     if saga is None:
         abort(404, message=f"saga {saga_id} does not exist")
     return queries.saga_detail(saga)
+
+
+def _act(action, *args):
+    """Run an operator action and answer with the saga, or the matching HTTP error."""
+    try:
+        saga = action(*args)
+    except (Conflict, NotFound) as exc:
+        service_error(exc)
+    return queries.saga_detail(saga)
+
+
+@bp.route("/<int:saga_id>/cancel", methods=["POST"])
+@bp.arguments(OperatorActionIn)
+@bp.response(200, SagaDetail)
+@bp.alt_response(404, description="No such saga")
+@bp.alt_response(409, description="The saga is not pending or running")
+def cancel_saga(body, saga_id):
+    """Cancel a pending or running saga: its completed steps are compensated."""
+    return _act(operator.cancel, saga_id, body["operator"], body["reason"])
+
+
+@bp.route("/<int:saga_id>/retry", methods=["POST"])
+@bp.arguments(OperatorActionIn)
+@bp.response(200, SagaDetail)
+@bp.alt_response(404, description="No such saga")
+@bp.alt_response(409, description="The saga is not FAILED")
+def retry_saga(body, saga_id):
+    """Retry a FAILED saga's failed compensations with a fresh set of attempts."""
+    return _act(operator.retry_compensation, saga_id, body["operator"], body["reason"])
+
+
+@bp.route("/<int:saga_id>/steps/<int:step_index>/resolve", methods=["POST"])
+@bp.arguments(ResolveIn)
+@bp.response(200, SagaDetail)
+@bp.alt_response(404, description="No such saga")
+@bp.alt_response(409, description="The step is not waiting for an operator")
+def resolve_step(body, saga_id, step_index):
+    """Mark a step whose compensation failed as resolved by hand, with a reason."""
+    return _act(operator.resolve, saga_id, step_index, body["operator"], body["reason"])

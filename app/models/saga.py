@@ -52,6 +52,7 @@ class SagaStep(db.Model):
     status: Mapped[str] = mapped_column(String(24), default="PENDING")
     attempts: Mapped[int] = mapped_column(default=0)
     compensation_attempts: Mapped[int] = mapped_column(default=0)
+    compensation_base: Mapped[int] = mapped_column(default=0)
     fallback_from_attempt: Mapped[int | None]
     outcome_unknown: Mapped[bool] = mapped_column(default=False)
     timeout_seconds: Mapped[int]

@@ -19,11 +19,16 @@ CLAIMABLE = (T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)
 def begin(saga, reason, actor="orchestrator"):
     """Move a saga to COMPENSATING, skip the steps that never ran, and undo the rest."""
     move_saga(saga, S.COMPENSATING, "saga.compensating", detail=reason, actor=actor)
-    saga.compensation_deadline_at = clock.now() + timedelta(
-        seconds=current_app.config["SAGA_COMPENSATION_TIMEOUT"])
-    for step in _steps(saga, T.PENDING):
+    restart_deadline(saga)
+    for step in steps_in(saga, T.PENDING):
         move_step(saga, step, T.SKIPPED, "step.skipped", detail=reason)
     continue_after(saga, saga.step_count)
+
+
+def restart_deadline(saga):
+    """Give the compensation phase its full time budget from now."""
+    saga.compensation_deadline_at = clock.now() + timedelta(
+        seconds=current_app.config["SAGA_COMPENSATION_TIMEOUT"])
 
 
 def continue_after(saga, below):
@@ -43,7 +48,7 @@ def next_to_compensate(saga, below):
     out or died), since a rejection means nothing happened.
     """
     definition = get_definition(saga.type)
-    for step in reversed(_steps(saga, T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)):
+    for step in reversed(steps_in(saga, T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)):
         if step.index >= below or definition.step(step.index).compensation is None:
             continue
         if step.status == T.FAILED and not step.outcome_unknown:
@@ -54,7 +59,7 @@ def next_to_compensate(saga, below):
 
 def finish(saga):
     """End the compensation: COMPENSATED, or FAILED if any compensation could not be done."""
-    stuck = _steps(saga, T.COMPENSATION_FAILED)
+    stuck = steps_in(saga, T.COMPENSATION_FAILED)
     saga.finished_at = clock.now()
     if stuck:
         names = ", ".join(step.name for step in stuck)
@@ -97,7 +102,7 @@ def _record(saga_id, index, number, definition, outcome):
     if outcome.ok:
         move_step(saga, step, T.COMPENSATED, "compensation.succeeded", **fields)
         continue_after(saga, index)
-    elif outcome.transient and number < definition.compensation_retry.attempts(compensation=True) \
+    elif outcome.transient and number - step.compensation_base < definition.compensation_retry.attempts(True) \
             and clock.now() < saga.compensation_deadline_at:
         delay = definition.compensation_retry.delay(number)
         step.next_retry_at = clock.now() + timedelta(seconds=delay)
@@ -113,7 +118,7 @@ def _record(saga_id, index, number, definition, outcome):
     dispatch.commit()
 
 
-def _steps(saga, *statuses):
+def steps_in(saga, *statuses):
     """The saga's steps in the given statuses, in order."""
     return list(db.session.execute(
         db.select(SagaStep).where(SagaStep.saga_id == saga.id, SagaStep.status.in_(statuses))

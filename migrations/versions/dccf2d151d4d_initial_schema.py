@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0cae7ff6d344
+Revision ID: dccf2d151d4d
 Revises: 
-Create Date: 2026-11-26 12:10:04.545026
+Create Date: 2026-11-26 12:12:45.190697
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0cae7ff6d344'
+revision = 'dccf2d151d4d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -148,6 +148,7 @@ def upgrade():
     sa.Column('status', sa.String(length=24), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('compensation_attempts', sa.Integer(), nullable=False),
+    sa.Column('compensation_base', sa.Integer(), nullable=False),
     sa.Column('fallback_from_attempt', sa.Integer(), nullable=True),
     sa.Column('outcome_unknown', sa.Boolean(), nullable=False),
     sa.Column('timeout_seconds', sa.Integer(), nullable=False),
