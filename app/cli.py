@@ -2,6 +2,7 @@
 import click
 from flask import current_app
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from app import embedded
 from app.config import DemoConfig
@@ -37,7 +38,7 @@ def serve_command(host, port):
             embedded.start(app)
             click.echo("embedded mode: in-process Redis, worker and scheduler threads started")
     click.echo(f"dashboard: http://{host}:{port}/   API: http://{host}:{port}/api/openapi.json")
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.command("worker")
