@@ -14,7 +14,7 @@ def test_a_step_job_delivered_twice_has_one_effect(app, client, shop):
     saga_id = place_order(client, shop["ada"], shop["keyboard"], 2).json["saga_id"]
     with app.app_context():  # a second delivery of every job, as an at-least-once queue may do
         for index in range(5):
-            dispatch.enqueue(dispatch.JobRequest("jobs.process_step", (saga_id, index), 5))
+            dispatch.enqueue(dispatch.JobRequest("jobs.process_step", (saga_id, index), 5, f"dup-run-{index}"))
     run_jobs(app)
     state = saga_state(app, saga_id)
     assert state["status"] == "COMPLETED"
@@ -31,8 +31,8 @@ def test_a_compensation_job_run_again_is_a_no_op(app, client, shop):
     before = saga_state(app, saga_id)
     with app.app_context():
         for index in range(5):
-            dispatch.enqueue(dispatch.JobRequest("jobs.compensate_step", (saga_id, index), 5))
-        dispatch.enqueue(dispatch.JobRequest("jobs.complete_saga", (saga_id,), 5))
+            dispatch.enqueue(dispatch.JobRequest("jobs.compensate_step", (saga_id, index), 5, f"dup-undo-{index}"))
+        dispatch.enqueue(dispatch.JobRequest("jobs.complete_saga", (saga_id,), 5, "dup-complete"))
     run_jobs(app)
     assert saga_state(app, saga_id) == before
     assert stock(app, shop["keyboard"]) == (10, 0)

@@ -21,7 +21,7 @@ def begin(saga, reason, actor="orchestrator"):
     move_saga(saga, S.COMPENSATING, "saga.compensating", detail=reason, actor=actor)
     restart_deadline(saga)
     for step in steps_in(saga, T.PENDING):
-        move_step(saga, step, T.SKIPPED, "step.skipped", detail=reason)
+        move_step(saga, step, T.SKIPPED, "step.skipped", detail=reason, actor=actor)
     continue_after(saga, saga.step_count)
 
 
@@ -36,9 +36,7 @@ def continue_after(saga, below):
     step = next_to_compensate(saga, below)
     if step is None:
         return finish(saga)
-    timeout = get_definition(saga.type).step(step.index).timeout_seconds()
-    dispatch.request_job("compensate_step", saga.id, step.index, timeout=timeout,
-                         description=f"{saga.type} #{saga.id} undo {step.name}")
+    dispatch.request_compensation(saga, step.index, step.compensation_attempts + 1)
 
 
 def next_to_compensate(saga, below):
@@ -57,15 +55,16 @@ def next_to_compensate(saga, below):
     return None
 
 
-def finish(saga):
+def finish(saga, actor="orchestrator"):
     """End the compensation: COMPENSATED, or FAILED if any compensation could not be done."""
     stuck = steps_in(saga, T.COMPENSATION_FAILED)
     saga.finished_at = clock.now()
     if stuck:
         names = ", ".join(step.name for step in stuck)
-        move_saga(saga, S.FAILED, "saga.failed", detail=f"needs attention: compensation failed for {names}")
+        move_saga(saga, S.FAILED, "saga.failed", actor=actor,
+                  detail=f"needs attention: compensation failed for {names}")
     else:
-        move_saga(saga, S.COMPENSATED, "saga.compensated")
+        move_saga(saga, S.COMPENSATED, "saga.compensated", actor=actor)
 
 
 def compensate_step(saga_id, index):
@@ -87,35 +86,37 @@ def compensate_step(saga_id, index):
         return definition.compensation(context)
 
     outcome = attempt(call, StepContext(saga_id, saga_type, payload, results, number))
-    _record(saga_id, index, number, definition, outcome)
-
-
-def _record(saga_id, index, number, definition, outcome):
-    """Record a compensation attempt and move on, retry, or give up on this step."""
     saga = lock_saga(saga_id)
     step = load_step(saga_id, index)
-    if step is None or step.status != T.COMPENSATING or step.compensation_attempts != number:
-        return dispatch.rollback()
+    if saga.status != S.COMPENSATING or step.status != T.COMPENSATING \
+            or step.compensation_attempts != number:
+        return dispatch.rollback()  # superseded by the sweeper or an operator
+    settle_compensation(saga, step, outcome)
+    dispatch.commit()
+
+
+def settle_compensation(saga, step, outcome, actor="orchestrator"):
+    """Record a finished compensation attempt and move on, retry, or give up on this step."""
+    definition = get_definition(saga.type).step(step.index)
+    number = step.compensation_attempts
     fields = dict(attempt=number, duration_ms=round(outcome.duration_ms, 3), error=outcome.error,
-                  error_type=outcome.error_type)
+                  error_type=outcome.error_type, actor=actor)
     step.finished_at = clock.now()
     if outcome.ok:
         move_step(saga, step, T.COMPENSATED, "compensation.succeeded", **fields)
-        continue_after(saga, index)
+        continue_after(saga, step.index)
     elif outcome.transient and number - step.compensation_base < definition.compensation_retry.attempts(True) \
             and clock.now() < saga.compensation_deadline_at:
-        delay = definition.compensation_retry.delay(number)
+        delay = definition.compensation_retry.delay(number - step.compensation_base)
         step.next_retry_at = clock.now() + timedelta(seconds=delay)
         saga.retries += 1
         move_step(saga, step, T.COMPENSATION_RETRYING, "compensation.retry_scheduled",
                   detail=f"next attempt in {delay:.1f} s", **fields)
-        dispatch.request_job("compensate_step", saga.id, index, timeout=definition.timeout_seconds(),
-                             delay=delay, description=f"{saga.type} #{saga.id} undo {step.name}")
+        dispatch.request_compensation(saga, step.index, number + 1, delay)
     else:
         step.error, step.error_type = outcome.error, outcome.error_type
         move_step(saga, step, T.COMPENSATION_FAILED, "compensation.failed", **fields)
-        continue_after(saga, index)
-    dispatch.commit()
+        continue_after(saga, step.index)
 
 
 def steps_in(saga, *statuses):

@@ -7,6 +7,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from app.extensions import db, saga_queue
+from app.saga.definition import get_definition
 
 log = logging.getLogger(__name__)
 
@@ -15,19 +16,61 @@ _KEY = "saga_jobs"
 
 @dataclass(frozen=True)
 class JobRequest:
-    """A job to enqueue once the transaction that asked for it has committed."""
+    """A job to enqueue once the transaction that asked for it has committed.
+
+    Its id names the saga, step, phase and attempt, so the sweeper can tell whether the job
+    that should be carrying a saga forward still exists.
+    """
 
     function: str
     args: tuple
     timeout: int
+    job_id: str
     delay: float = 0.0
     description: str = ""
 
 
-def request_job(function, *args, timeout, delay=0.0, description=""):
-    """Ask for `jobs.<function>(*args)` to run after the current transaction commits."""
-    pending = db.session.info.setdefault(_KEY, [])
-    pending.append(JobRequest(f"jobs.{function}", args, int(timeout), delay, description))
+def step_job_id(saga_id, index, attempt):
+    """Id of the job that runs one attempt of a step."""
+    return f"saga-{saga_id}-{index}-run-{attempt}"
+
+
+def compensation_job_id(saga_id, index, attempt):
+    """Id of the job that runs one attempt of a step's compensation."""
+    return f"saga-{saga_id}-{index}-undo-{attempt}"
+
+
+def completion_job_id(saga_id):
+    """Id of the job that completes a saga."""
+    return f"saga-{saga_id}-complete"
+
+
+def request_step(saga, index, attempt, delay=0.0):
+    """Ask for attempt number `attempt` of a step once the current transaction commits."""
+    definition = get_definition(saga.type).step(index)
+    _request(JobRequest("jobs.process_step", (saga.id, index), definition.timeout_seconds(),
+                        step_job_id(saga.id, index, attempt), delay,
+                        f"{saga.type} #{saga.id} {definition.name}"))
+
+
+def request_compensation(saga, index, attempt, delay=0.0):
+    """Ask for attempt number `attempt` of a step's compensation once the transaction commits."""
+    definition = get_definition(saga.type).step(index)
+    _request(JobRequest("jobs.compensate_step", (saga.id, index), definition.timeout_seconds(),
+                        compensation_job_id(saga.id, index, attempt), delay,
+                        f"{saga.type} #{saga.id} undo {definition.name}"))
+
+
+def request_completion(saga):
+    """Ask for the saga's completion once the transaction commits."""
+    timeout = get_definition(saga.type).steps[-1].timeout_seconds()
+    _request(JobRequest("jobs.complete_saga", (saga.id,), timeout, completion_job_id(saga.id),
+                        description=f"{saga.type} #{saga.id} complete"))
+
+
+def _request(job):
+    """Keep a job to enqueue after the commit."""
+    db.session.info.setdefault(_KEY, []).append(job)
 
 
 def commit():
@@ -59,6 +102,7 @@ def enqueue(job):
         result_ttl=0,
         failure_ttl=current_app.config["SAGA_FAILURE_TTL"],
         description=job.description or None,
+        job_id=job.job_id,
     )
     queue = saga_queue()
     if job.delay > 0:
