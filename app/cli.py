@@ -1,6 +1,7 @@
 """Flask commands: serve the demo, seed data, run a worker."""
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
@@ -14,15 +15,28 @@ def register(app):
     app.cli.add_command(serve_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(sweep_command)
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command():
+    """Recover sagas whose jobs were lost or whose deadlines passed, once."""
+    from app.saga.sweeper import sweep
+
+    repairs = sweep()
+    click.echo(", ".join(f"{name}: {count}" for name, count in sorted(repairs.items())) or "nothing to repair")
 
 
 @click.command("seed")
+@with_appcontext
 def seed_command():
     """Create demo users and products (only the missing ones)."""
     click.echo(f"seeded {seed()} record(s)")
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host, port):
@@ -42,6 +56,7 @@ def serve_command(host, port):
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process instead of forking.")
 def worker_command(burst, simple):

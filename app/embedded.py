@@ -35,22 +35,25 @@ def start(app):
     worker = ThreadWorker([queue], connection=connection)
     threading.Thread(target=worker.work, kwargs={"logging_level": "WARNING"},
                      name="saga-worker", daemon=True).start()
-    threading.Thread(target=_schedule, args=(queue, connection), name="saga-scheduler",
-                     daemon=True).start()
+    threading.Thread(target=_schedule, args=(queue, connection, app.config["SAGA_SWEEP_INTERVAL"]),
+                     name="saga-scheduler", daemon=True).start()
     app.extensions["embedded_worker"] = worker
     return worker
 
 
-def _schedule(queue, connection):
-    """Move due delayed jobs (retries, backoff) onto the queue every second."""
+def _schedule(queue, connection, sweep_interval):
+    """Move due delayed jobs (retries, backoff) onto the queue every second; sweep periodically."""
     scheduler = RQScheduler([queue], connection=connection)
-    refreshed = 0.0
+    refreshed = swept = 0.0
     while True:
         try:
             if time.monotonic() - refreshed > LOCK_REFRESH:
                 scheduler.acquire_locks()
                 refreshed = time.monotonic()
             scheduler.enqueue_scheduled_jobs()
+            if time.monotonic() - swept > sweep_interval:
+                queue.enqueue("jobs.sweep", result_ttl=60, job_timeout=300)
+                swept = time.monotonic()
         except Exception:  # keep scheduling whatever one tick did
             log.exception("embedded scheduler tick failed")
         time.sleep(SCHEDULER_TICK)

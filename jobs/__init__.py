@@ -39,6 +39,13 @@ def compensate_step(saga_id, step_index):
         compensation.compensate_step(saga_id, step_index)
 
 
+def sweep():
+    """Recover sagas whose work was lost or is overdue (run periodically by `rq cron`)."""
+    from app.saga import sweeper
+    with get_app().app_context():
+        return dict(sweeper.sweep())
+
+
 def complete_saga(saga_id):
     """Complete a saga whose steps have all succeeded."""
     from app.saga import orchestrator
