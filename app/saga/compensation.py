@@ -70,7 +70,7 @@ def finish(saga, actor="orchestrator"):
 def compensate_step(saga_id, index):
     """Claim one attempt of a step's compensation, run it, and record what happened."""
     saga = lock_saga(saga_id)
-    if saga is None or saga.status != S.COMPENSATING:
+    if saga is None or saga.status != S.COMPENSATING or not _is_next(saga, index):
         return dispatch.rollback()
     step = claim_step(saga, index, CLAIMABLE, T.COMPENSATING, "compensation_attempts",
                       "compensation.started")
@@ -93,6 +93,14 @@ def compensate_step(saga_id, index):
         return dispatch.rollback()  # superseded by the sweeper or an operator
     settle_compensation(saga, step, outcome)
     dispatch.commit()
+
+
+def _is_next(saga, index):
+    """Whether this step's compensation is the one due now: reverse order, one at a time."""
+    if steps_in(saga, T.COMPENSATING):
+        return False
+    step = next_to_compensate(saga, saga.step_count)
+    return step is not None and step.index == index
 
 
 def settle_compensation(saga, step, outcome, actor="orchestrator"):

@@ -52,8 +52,8 @@ def run_step(saga_id, index):
 def _claim(saga_id, index):
     """Claim the step in its own committed transaction, or return None if it is not ours."""
     saga = lock_saga(saga_id)
-    if saga is None or saga.status not in (S.PENDING, S.RUNNING):
-        return dispatch.rollback()
+    if saga is None or saga.status not in (S.PENDING, S.RUNNING) or saga.current_step != index:
+        return dispatch.rollback()  # finished, compensating, or a stray job for another step
     if saga.cancel_requested or clock.now() > saga.deadline_at:
         return _stop_before_step(saga, index)
     step = claim_step(saga, index, (T.PENDING, T.RETRYING), T.RUNNING, "attempts", "step.started")
