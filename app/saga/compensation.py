@@ -22,7 +22,19 @@ def begin(saga, reason, actor="orchestrator"):
     restart_deadline(saga)
     for step in steps_in(saga, T.PENDING):
         move_step(saga, step, T.SKIPPED, "step.skipped", detail=reason, actor=actor)
-    continue_after(saga, saga.step_count)
+    resume(saga)
+
+
+def resume(saga):
+    """Request the compensations due now: the highest one, or all at once for a parallel saga."""
+    if not get_definition(saga.type).parallel_compensation:
+        return continue_after(saga, saga.step_count)
+    pending = to_undo(saga)
+    if not pending and not steps_in(saga, T.COMPENSATING):
+        return finish(saga)
+    for step in pending:
+        if step.status != T.COMPENSATION_RETRYING:
+            dispatch.request_compensation(saga, step.index, step.compensation_attempts + 1)
 
 
 def restart_deadline(saga):
@@ -40,19 +52,20 @@ def continue_after(saga, below):
 
 
 def next_to_compensate(saga, below):
-    """The highest step below `below` that has an effect to undo, or None.
+    """The highest step below `below` that still has an effect to undo, or None."""
+    return next((step for step in to_undo(saga) if step.index < below), None)
+
+
+def to_undo(saga):
+    """Every step that still has an effect to undo, highest first.
 
     A step that succeeded is undone; a failed step only when its outcome is unknown (it timed
     out or died), since a rejection means nothing happened.
     """
     definition = get_definition(saga.type)
-    for step in reversed(steps_in(saga, T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING)):
-        if step.index >= below or definition.step(step.index).compensation is None:
-            continue
-        if step.status == T.FAILED and not step.outcome_unknown:
-            continue
-        return step
-    return None
+    return [step for step in reversed(steps_in(saga, T.SUCCEEDED, T.FAILED, T.COMPENSATION_RETRYING))
+            if definition.step(step.index).compensation is not None
+            and (step.status != T.FAILED or step.outcome_unknown)]
 
 
 def finish(saga, actor="orchestrator"):
@@ -96,7 +109,10 @@ def compensate_step(saga_id, index):
 
 
 def _is_next(saga, index):
-    """Whether this step's compensation is the one due now: reverse order, one at a time."""
+    """Whether this step's compensation is due now: reverse order, one at a time (or any, in
+    a saga that compensates in parallel)."""
+    if get_definition(saga.type).parallel_compensation:
+        return any(step.index == index for step in to_undo(saga))
     if steps_in(saga, T.COMPENSATING):
         return False
     step = next_to_compensate(saga, saga.step_count)
@@ -112,7 +128,7 @@ def settle_compensation(saga, step, outcome, actor="orchestrator"):
     step.finished_at = clock.now()
     if outcome.ok:
         move_step(saga, step, T.COMPENSATED, "compensation.succeeded", **fields)
-        continue_after(saga, step.index)
+        _after_undo(saga, step)
     elif outcome.transient and number - step.compensation_base < definition.compensation_retry.attempts(True) \
             and clock.now() < saga.compensation_deadline_at:
         delay = definition.compensation_retry.delay(number - step.compensation_base)
@@ -124,7 +140,15 @@ def settle_compensation(saga, step, outcome, actor="orchestrator"):
     else:
         step.error, step.error_type = outcome.error, outcome.error_type
         move_step(saga, step, T.COMPENSATION_FAILED, "compensation.failed", **fields)
-        continue_after(saga, step.index)
+        _after_undo(saga, step)
+
+
+def _after_undo(saga, step):
+    """After a step's compensation ended: the next one in reverse order, or finish when all did."""
+    if not get_definition(saga.type).parallel_compensation:
+        return continue_after(saga, step.index)
+    if not to_undo(saga) and not steps_in(saga, T.COMPENSATING):
+        finish(saga)
 
 
 def steps_in(saga, *statuses):

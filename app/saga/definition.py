@@ -61,6 +61,7 @@ class Step:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     compensation_retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: int | None = None
+    pivot: bool = False
 
     def timeout_seconds(self):
         """The step's timeout, from the step or the configuration."""
@@ -75,10 +76,28 @@ class SagaDefinition:
     steps: tuple[Step, ...]
     on_complete: Action | None = None
     description: str = ""
+    parallel_compensation: bool = False
+
+    def __post_init__(self):
+        if sum(step.pivot for step in self.steps) > 1:
+            raise SagaError(f"saga type {self.name!r} has more than one pivot step")
 
     def step(self, index):
         """The step at a position."""
         return self.steps[index]
+
+    def past_pivot(self, index):
+        """Whether the step at `index` comes after the pivot: it is retried until it succeeds.
+
+        Once the pivot step has succeeded the saga can only go forward, so later failures are
+        retried (with capped backoff) instead of compensated, and cancellation is refused.
+        """
+        return self.pivot_index is not None and index > self.pivot_index
+
+    @property
+    def pivot_index(self):
+        """The position of the pivot step, or None."""
+        return next((i for i, step in enumerate(self.steps) if step.pivot), None)
 
     def index_of(self, name):
         """The position of a step by name."""

@@ -4,6 +4,7 @@ Each is one transaction that records who did it and why in the saga's history.
 """
 from app.errors import Conflict, NotFound
 from app.saga import compensation, dispatch
+from app.saga.definition import get_definition
 from app.saga.journal import load_step, lock_saga, move_saga, move_step, record
 from app.saga.states import SagaStatus as S
 from app.saga.states import StepStatus as T
@@ -21,6 +22,11 @@ def cancel(saga_id, actor, reason):
         dispatch.rollback()
         raise Conflict(f"saga {saga_id} is {saga.status}{' (cancelling)' if saga.cancel_requested else ''}"
                        "; only a pending or running saga can be cancelled")
+    definition = get_definition(saga.type)
+    if definition.pivot_index is not None and saga.current_step > definition.pivot_index:
+        dispatch.rollback()
+        raise Conflict(f"saga {saga_id} is past its pivot step "
+                       f"{definition.step(definition.pivot_index).name}: it can only go forward")
     saga.cancel_requested = True
     why = reason or "cancelled by an operator"
     record(saga, "saga.cancel_requested", actor=actor, detail=why)
@@ -47,7 +53,7 @@ def retry_compensation(saga_id, actor, reason):
         move_step(saga, step, T.COMPENSATION_RETRYING, "compensation.retry_requested", actor=actor,
                   detail=reason)
     compensation.restart_deadline(saga)
-    compensation.continue_after(saga, saga.step_count)
+    compensation.resume(saga)
     dispatch.commit()
     return saga
 

@@ -6,7 +6,7 @@ from app import clock
 from app.saga import compensation, dispatch, faults
 from app.saga.definition import StepContext, get_definition
 from app.saga.execution import attempt
-from app.saga.journal import claim_step, load_step, lock_saga, move_saga, move_step
+from app.saga.journal import claim_step, load_step, lock_saga, move_saga, move_step, record
 from app.saga.states import SagaStatus as S
 from app.saga.states import StepStatus as T
 
@@ -54,7 +54,8 @@ def _claim(saga_id, index):
     saga = lock_saga(saga_id)
     if saga is None or saga.status not in (S.PENDING, S.RUNNING) or saga.current_step != index:
         return dispatch.rollback()  # finished, compensating, or a stray job for another step
-    if saga.cancel_requested or clock.now() > saga.deadline_at:
+    if (saga.cancel_requested or clock.now() > saga.deadline_at) \
+            and not get_definition(saga.type).past_pivot(index):
         return _stop_before_step(saga, index)
     step = claim_step(saga, index, (T.PENDING, T.RETRYING), T.RUNNING, "attempts", "step.started")
     if step is None:
@@ -85,19 +86,21 @@ def variant_attempt(step):
 
 def settle_attempt(saga, step, outcome, actor="orchestrator"):
     """Record a finished attempt of a RUNNING step and decide the saga's next move."""
-    definition = get_definition(saga.type).step(step.index)
+    saga_definition = get_definition(saga.type)
+    definition = saga_definition.step(step.index)
     step.finished_at = clock.now()
     fields = dict(attempt=step.attempts, duration_ms=round(outcome.duration_ms, 3),
                   error=outcome.error, error_type=outcome.error_type, actor=actor)
     if outcome.ok:
         _succeed(saga, step, outcome, fields)
-    elif outcome.transient and _may_retry(saga, step, definition):
-        _schedule_retry(saga, step, definition, outcome, fields)
     elif not outcome.transient and definition.fallback and step.fallback_from_attempt is None \
             and not saga.cancel_requested:
         step.fallback_from_attempt = step.attempts
         move_step(saga, step, T.RETRYING, "step.fallback", detail="switching to the fallback", **fields)
         dispatch.request_step(saga, step.index, step.attempts + 1)
+    elif saga_definition.past_pivot(step.index) or \
+            (outcome.transient and _may_retry(saga, step, definition)):
+        _schedule_retry(saga, step, definition, outcome, fields)
     else:
         _fail(saga, step, outcome, fields)
 
@@ -110,9 +113,14 @@ def _may_retry(saga, step, definition):
 
 def _succeed(saga, step, outcome, fields):
     """Keep the result and move to the next step, or to completion after the last."""
+    saga_definition = get_definition(saga.type)
     step.result, step.error, step.error_type = outcome.result, None, None
     move_step(saga, step, T.SUCCEEDED, "step.succeeded", **fields)
     saga.context = {**saga.context, step.name: outcome.result}
+    if saga.cancel_requested and saga_definition.pivot_index is not None \
+            and step.index >= saga_definition.pivot_index:
+        saga.cancel_requested = False
+        record(saga, "saga.cancel_refused", step=step, detail=f"{step.name} is past the point of no return")
     if saga.cancel_requested:
         compensation.begin(saga, CANCELLED)
     elif step.index + 1 < saga.step_count:

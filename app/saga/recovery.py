@@ -7,6 +7,7 @@ from flask import current_app
 
 from app import clock
 from app.saga import compensation, dispatch
+from app.saga.definition import get_definition
 from app.saga.execution import Outcome
 from app.saga.journal import load_step, move_saga, move_step
 from app.saga.orchestrator import settle_attempt
@@ -41,7 +42,7 @@ def _forward(saga, now, grace, job_alive):
             return None
         return Repair("attempt_timed_out", f"{step.name} attempt {step.attempts} never reported back",
                       lambda: settle_attempt(saga, step, _lost(step, now), actor="sweeper"))
-    if now > saga.deadline_at:
+    if now > saga.deadline_at and not get_definition(saga.type).past_pivot(step.index):
         return Repair("deadline", "saga deadline exceeded", lambda: _abandon(saga, step))
     if step.status == T.PENDING or (step.status == T.RETRYING and _due(step, now, grace)):
         attempt = step.attempts + 1
@@ -59,26 +60,25 @@ def _backward(saga, now, grace, job_alive):
     """Repairs while the saga compensates."""
     if saga.compensation_deadline_at and now > saga.compensation_deadline_at:
         return Repair("compensation_deadline", "compensation deadline exceeded", lambda: _give_up(saga))
-    busy = compensation.steps_in(saga, T.COMPENSATING, T.COMPENSATION_RETRYING)
-    if busy:
-        step = busy[-1]
-        if step.status == T.COMPENSATING:
-            if not _stale(step, now, grace):
-                return None
+    running = compensation.steps_in(saga, T.COMPENSATING)
+    for step in running:
+        if _stale(step, now, grace):
             return Repair("compensation_timed_out",
                           f"undo of {step.name} attempt {step.compensation_attempts} never reported back",
                           lambda: compensation.settle_compensation(saga, step, _lost(step, now), "sweeper"))
-        if not _due(step, now, grace):
-            return None
-    else:
-        step = compensation.next_to_compensate(saga, saga.step_count)
-        if step is None:
-            return Repair("finished", "nothing left to compensate", lambda: compensation.finish(saga, "sweeper"))
-    attempt = step.compensation_attempts + 1
-    if job_alive(dispatch.compensation_job_id(saga.id, step.index, attempt)):
-        return None
-    return Repair("requeued", f"the job undoing {step.name} (attempt {attempt}) was missing",
-                  lambda: dispatch.request_compensation(saga, step.index, attempt))
+    undo = compensation.to_undo(saga)
+    if not running and not undo:
+        return Repair("finished", "nothing left to compensate", lambda: compensation.finish(saga, "sweeper"))
+    parallel = get_definition(saga.type).parallel_compensation
+    expected = undo if parallel else ([] if running else undo[:1])
+    for step in expected:
+        if step.status == T.COMPENSATION_RETRYING and not _due(step, now, grace):
+            continue
+        attempt = step.compensation_attempts + 1
+        if not job_alive(dispatch.compensation_job_id(saga.id, step.index, attempt)):
+            return Repair("requeued", f"the job undoing {step.name} (attempt {attempt}) was missing",
+                          lambda: dispatch.request_compensation(saga, step.index, attempt))
+    return None
 
 
 def _abandon(saga, step):
