@@ -43,7 +43,7 @@ def init_redis(app):
     """Attach the Redis connection: the configured server, or the in-process fake."""
     url = app.config.get("REDIS_URL")
     if url:
-        connection = redis.Redis.from_url(url, health_check_interval=30)
+        connection = redis.Redis.from_url(url, health_check_interval=30, socket_connect_timeout=5)
     else:
         connection = fakeredis.FakeRedis(server=app.config.get("FAKE_REDIS_SERVER") or EMBEDDED_REDIS)
     app.extensions["saga_redis"] = connection

@@ -7,6 +7,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 
 from app.extensions import db, saga_queue
+from app.saga import journal
 from app.saga.definition import get_definition
 
 log = logging.getLogger(__name__)
@@ -81,16 +82,19 @@ def commit():
     """
     pending = db.session.info.pop(_KEY, [])
     db.session.commit()
+    journal.flush_log()
     for job in pending:
         try:
             enqueue(job)
         except RedisError:
-            log.exception("could not enqueue %s%s; the sweeper will retry it", job.function, job.args)
+            log.exception("could not enqueue %s; the sweeper will enqueue it again", job.job_id,
+                          extra={"saga_id": job.args[0]})
 
 
 def rollback():
     """Roll back the transaction and forget the jobs it asked for."""
     db.session.info.pop(_KEY, None)
+    journal.discard_log()
     db.session.rollback()
 
 

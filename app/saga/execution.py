@@ -56,7 +56,8 @@ def attempt(call, context):
         db.session.rollback()
         return Outcome(False, elapsed(), error=_message(exc), error_type=type(exc).__name__)
     except Exception as exc:  # a bug in a step: do not retry, but assume it may have acted
-        log.exception("step raised an unexpected error")
+        log.exception("step raised an unexpected error", extra={
+            "saga_id": context.saga_id, "saga_type": context.saga_type, "attempt": context.attempt})
         db.session.rollback()
         return Outcome(False, elapsed(), error=_message(exc), error_type=type(exc).__name__,
                        outcome_unknown=True)

@@ -10,6 +10,7 @@ from app.models import Saga, SagaEvent, SagaStep
 from app.saga.states import check_saga_move, check_step_move
 
 log = logging.getLogger("app.saga")
+LOG_KEY = "saga_log"
 
 
 def lock_saga(saga_id):
@@ -82,10 +83,19 @@ def record(saga, event_type, step=None, **fields):
         step_name=step.name if step is not None else None, **fields,
     )
     db.session.add(event)
-    log.info(
-        "%s", event_type,
-        extra={"saga_id": saga.id, "saga_type": saga.type, "step": event.step_name,
-               "attempt": fields.get("attempt"), "duration_ms": fields.get("duration_ms"),
-               "error": fields.get("error"), "to_status": fields.get("to_status")},
-    )
+    db.session.info.setdefault(LOG_KEY, []).append(
+        (event_type, {"saga_id": saga.id, "saga_type": saga.type, "step": event.step_name,
+                      "attempt": fields.get("attempt"), "duration_ms": fields.get("duration_ms"),
+                      "error": fields.get("error"), "to_status": fields.get("to_status")}))
     return event
+
+
+def flush_log():
+    """Log the transitions of the transaction that just committed, once each."""
+    for event_type, fields in db.session.info.pop(LOG_KEY, []):
+        log.info("%s", event_type, extra=fields)
+
+
+def discard_log():
+    """Forget the transitions of a transaction that rolled back: they never happened."""
+    db.session.info.pop(LOG_KEY, None)

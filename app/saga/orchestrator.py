@@ -135,7 +135,7 @@ def _schedule_retry(saga, step, definition, outcome, fields):
     delay = definition.retry.delay(variant_attempt(step))
     step.next_retry_at = clock.now() + timedelta(seconds=delay)
     step.error, step.error_type = outcome.error, outcome.error_type
-    step.outcome_unknown = outcome.outcome_unknown
+    step.outcome_unknown = step.outcome_unknown or outcome.outcome_unknown  # any attempt may have acted
     saga.retries += 1
     move_step(saga, step, T.RETRYING, "step.retry_scheduled", detail=f"next attempt in {delay:.1f} s",
               **fields)
@@ -145,7 +145,7 @@ def _schedule_retry(saga, step, definition, outcome, fields):
 def _fail(saga, step, outcome, fields):
     """Fail the step for good and start compensating."""
     step.error, step.error_type = outcome.error, outcome.error_type
-    step.outcome_unknown = outcome.outcome_unknown
+    step.outcome_unknown = step.outcome_unknown or outcome.outcome_unknown  # any attempt may have acted
     move_step(saga, step, T.FAILED, "step.timed_out" if outcome.timed_out else "step.failed", **fields)
     saga.error = f"{step.name}: {outcome.error}"
     compensation.begin(saga, f"{step.name} failed: {outcome.error}", actor=fields["actor"])
