@@ -24,6 +24,7 @@ def create_app(config=None):
     from app.api.errors import SagaApi
     from app.dashboard import register_dashboard
     from app.extensions import csrf, db, init_redis, migrate
+    from app.ops import register_ops
     from app import sagas  # noqa: F401  (registers the saga types)
 
     logs.configure(app)
@@ -35,6 +36,7 @@ def create_app(config=None):
     app.extensions["saga_api"] = api
     register_api(app, api, csrf)
     register_dashboard(app)
+    register_ops(app)
     cli.register(app)
     return app
 

@@ -1,9 +1,29 @@
-"""Logging: readable text by default, JSON lines with LOG_FORMAT=json; saga fields on every line."""
+"""Logging: readable text by default, JSON lines with LOG_FORMAT=json; saga fields on every line.
+
+Payloads are never logged; as a safety net every line is scrubbed of card numbers and of
+passwords inside URLs (a database error may quote its connection string).
+"""
 import json
 import logging
 import os
+import re
 
 SAGA_FIELDS = ("saga_id", "saga_type", "step", "attempt", "duration_ms", "error", "to_status")
+CARD_NUMBER = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+URL_PASSWORD = re.compile(r"(\w+://[^:/@\s]+:)[^@\s]+@")
+
+
+def scrub(text):
+    """Mask card numbers (digit runs that pass the Luhn check) and passwords inside URLs."""
+    text = CARD_NUMBER.sub(lambda m: "[card number]" if _luhn(m.group()) else m.group(), text)
+    return URL_PASSWORD.sub(r"\1***@", text)
+
+
+def _luhn(candidate):
+    """Whether a run of digits (spaces and dashes allowed) passes the Luhn checksum."""
+    digits = [int(d) for d in candidate if d.isdigit()][::-1]
+    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits))
+    return total % 10 == 0
 
 
 class TextFormatter(logging.Formatter):
@@ -13,7 +33,7 @@ class TextFormatter(logging.Formatter):
         base = super().format(record)
         extras = " ".join(f"{key}={getattr(record, key)}" for key in SAGA_FIELDS
                           if getattr(record, key, None) is not None)
-        return f"{base} {extras}" if extras else base
+        return scrub(f"{base} {extras}" if extras else base)
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,7 +46,14 @@ class JsonFormatter(logging.Formatter):
                       if getattr(record, key, None) is not None})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return scrub(json.dumps(entry, default=str))
+
+
+def formatter(log_format):
+    """The formatter for a LOG_FORMAT value: JSON lines for `json`, readable text otherwise."""
+    if log_format.strip().lower() == "json":
+        return JsonFormatter()
+    return TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def configure(app):
@@ -35,10 +62,7 @@ def configure(app):
     if getattr(logger, "_saga_configured", False):
         return
     handler = logging.StreamHandler()
-    if os.environ.get("LOG_FORMAT", "text").lower() == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(formatter(os.environ.get("LOG_FORMAT", "text")))
     logger.addHandler(handler)
     logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     logger.propagate = False
