@@ -1,8 +1,27 @@
-"""The HTMX dashboard: pages and fragments for watching and operating sagas."""
+"""The HTMX dashboard: pages and fragments for watching and operating sagas.
+
+One URL serves a whole page or, for an htmx request, only the fragment that changes; a fragment
+of something still running carries its own polling trigger, and a finished one does not.
+"""
+from flask import Blueprint
+from werkzeug.routing import IntegerConverter
+
+bp = Blueprint("dashboard", __name__)
+
+
+class RecordId(IntegerConverter):
+    """A database id in a URL: positive and within 64 bits, so a huge number is a 404, not a 500."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**63 - 1)
 
 
 def register_dashboard(app):
-    """Register the dashboard blueprint."""
-    from app.dashboard.views import bp
+    """Register the dashboard's views, its template helpers and the admin access check."""
+    from app import auth
+    from app.dashboard import actions, domain, filters, order_form, views  # noqa: F401  (routes on bp)
 
+    app.url_map.converters["id"] = RecordId
     app.register_blueprint(bp)
+    filters.register(app)
+    auth.init_app(app)

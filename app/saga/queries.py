@@ -1,6 +1,10 @@
 """Read side of the engine: saga lists, details with every attempt, and counts."""
-from sqlalchemy import func, inspect
+from datetime import timedelta
 
+from flask import current_app
+from sqlalchemy import and_, case, func, inspect
+
+from app import clock
 from app.extensions import db
 from app.models import Saga, SagaEvent, SagaStep
 
@@ -85,3 +89,48 @@ def saga_detail(saga):
 def _columns(record):
     """A record's column values as a dict."""
     return {attr.key: getattr(record, attr.key) for attr in inspect(record).mapper.column_attrs}
+
+
+THROUGHPUT_SCAN = 5000
+FINAL = ("COMPLETED", "COMPENSATED", "FAILED")
+
+
+def steps_of(saga_ids):
+    """The steps of several sagas in one query: {saga id: [step, ...]} in step order."""
+    steps = {saga_id: [] for saga_id in saga_ids}
+    if saga_ids:
+        query = db.select(SagaStep).where(SagaStep.saga_id.in_(saga_ids)).order_by(
+            SagaStep.saga_id, SagaStep.index)
+        for step in db.session.execute(query).scalars():
+            steps[step.saga_id].append(step)
+    return steps
+
+
+def needs_attention(before=None, limit=20):
+    """FAILED sagas, newest first, each with its steps whose compensation failed; one keyset page."""
+    sagas, cursor = list_sagas("FAILED", before=before, limit=limit)
+    steps = steps_of([saga.id for saga in sagas])
+    stuck = [(saga, [s for s in steps[saga.id] if s.status == "COMPENSATION_FAILED"]) for saga in sagas]
+    return stuck, cursor
+
+
+def recent_throughput(minutes=5, scan=THROUGHPUT_SCAN):
+    """Sagas that finished in the last minutes, by final status, looking at the newest `scan` sagas.
+
+    The scan bound keeps the cost of a poll flat whatever the table size. `exact` is False when
+    an older saga could still have finished in the window: the counts are then a lower bound.
+    """
+    since = clock.now() - timedelta(minutes=minutes)
+    first, last = db.session.execute(db.select(db.select(func.min(Saga.id)).scalar_subquery(),
+                                               db.select(func.max(Saga.id)).scalar_subquery())).one()
+    floor = (last or 0) - scan
+    finished = [func.coalesce(func.sum(case((and_(Saga.status == status, Saga.finished_at >= since), 1),
+                                            else_=0)), 0) for status in FINAL]
+    oldest, *counts = db.session.execute(
+        db.select(func.min(Saga.created_at), *finished).where(Saga.id > floor)).one()
+    lifetime = timedelta(seconds=current_app.config["SAGA_TIMEOUT"]
+                         + current_app.config["SAGA_COMPENSATION_TIMEOUT"])
+    exact = first is None or first > floor or oldest + lifetime < since
+    counts = [int(count) for count in counts]
+    return {"minutes": minutes, "counts": dict(zip(FINAL, counts)), "total": sum(counts),
+            "per_minute": sum(counts) / minutes, "exact": exact}
