@@ -22,12 +22,14 @@ def create_app(config=None):
     from app import cli, logs
     from app.api import register_api
     from app.api.errors import SagaApi
+    from app.api.fields import RecordId
     from app.dashboard import register_dashboard
     from app.extensions import csrf, db, init_redis, migrate
     from app.ops import register_ops
     from app import sagas  # noqa: F401  (registers the saga types)
 
     logs.configure(app)
+    app.url_map.converters["int"] = RecordId
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)

@@ -27,6 +27,9 @@ class SagaApi(Api):
             if not custom_message:
                 payload["message"] = "invalid input: " + ", ".join(payload["fields"])
         payload.setdefault("message", error.description or error.name)
+        allow = dict(error.get_headers()).get("Allow")
+        if allow:
+            headers = {**headers, "Allow": allow}
         return payload, code, headers
 
 

@@ -1,7 +1,9 @@
 """Response schemas of the saga endpoints."""
 import marshmallow as ma
 
-Int, Str, Time = ma.fields.Integer, ma.fields.String, ma.fields.DateTime
+from app.api.fields import UtcDateTime
+
+Int, Str, Time = ma.fields.Integer, ma.fields.String, UtcDateTime
 
 
 class SagaSummary(ma.Schema):

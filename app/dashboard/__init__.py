@@ -6,14 +6,16 @@ of something still running carries its own polling trigger, and a finished one d
 from flask import Blueprint
 from werkzeug.routing import IntegerConverter
 
+from app.api.fields import MAX_ID
+
 bp = Blueprint("dashboard", __name__)
 
 
 class RecordId(IntegerConverter):
-    """A database id in a URL: positive and within 64 bits, so a huge number is a 404, not a 500."""
+    """A database id in a URL: positive and within the 32-bit keys, so a huge number is a 404."""
 
     def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**63 - 1)
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 def register_dashboard(app):

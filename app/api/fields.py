@@ -1,0 +1,44 @@
+"""Field types shared by the API schemas."""
+from datetime import timezone
+
+import marshmallow as ma
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1
+
+
+class UtcDateTime(ma.fields.DateTime):
+    """A timestamp in RFC 3339 with its UTC offset (the database stores naive UTC)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """Only JSON true and false: no 0/1 or "yes"/"no" guessing."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class RecordId(IntegerConverter):
+    """A path id that fits the database's 32-bit keys; a larger one matches no route (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def faults_field(definition, fault_schema):
+    """A `faults` object with one optional property per step of the saga type (no others)."""
+    class Meta:
+        unknown = ma.RAISE
+
+    fields = {step.name: ma.fields.Nested(fault_schema) for step in definition.steps}
+    schema = type(f"{definition.name.title().replace('_', '')}Faults", (ma.Schema,), {"Meta": Meta, **fields})
+    return ma.fields.Nested(schema, load_default=dict,
+                            metadata={"description": "Failures to inject, by step name"})
