@@ -19,7 +19,7 @@ def create_app(config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
     app.config["SECRET_KEY"] = _secret_key(app)
 
-    from app import cli, logs
+    from app import cli, logs, security
     from app.api import register_api
     from app.api.errors import SagaApi
     from app.api.fields import RecordId
@@ -39,6 +39,7 @@ def create_app(config=None):
     register_api(app, api, csrf)
     register_dashboard(app)
     register_ops(app)
+    security.init_app(app)
     cli.register(app)
     return app
 

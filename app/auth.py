@@ -46,14 +46,36 @@ def operator_name():
 
 
 def require_admin():
-    """Let the request through when access is open or the caller proved the password; else ask."""
-    if not enabled() or request.endpoint in OPEN_ENDPOINTS:
+    """Let the request through when access is open or the caller proved who it is; else ask.
+
+    With API_TOKEN set, the JSON API's writes need `Authorization: Bearer <token>` (or the admin
+    credentials); with ADMIN_PASSWORD set, every page and API call needs credentials.
+    """
+    if request.endpoint in OPEN_ENDPOINTS:
         return None
-    name = _basic_auth_name() or _session_name()
+    name = _token_name() or (enabled() and (_basic_auth_name() or _session_name()))
     if name:
         g.operator = name
         return None
-    return _challenge()
+    if enabled() or _api_write_needs_token():
+        return _challenge()
+    return None
+
+
+def _api_write_needs_token():
+    """Whether this is a JSON API write and an API token is configured."""
+    return bool(current_app.config.get("API_TOKEN")) and request.path.startswith("/api/") \
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _token_name():
+    """"api-token" when the request carries the configured bearer token, else None."""
+    token = current_app.config.get("API_TOKEN")
+    credentials = request.authorization
+    if token and credentials and credentials.type == "bearer" \
+            and hmac.compare_digest((credentials.token or "").encode(), token.encode()):
+        return "api-token"
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -107,8 +129,10 @@ def _matches(password):
 def _challenge():
     """Ask for credentials: 401 for API clients, the login form for browsers."""
     if wants_json():
-        body = {"code": 401, "status": "Unauthorized", "message": "admin password required (HTTP basic auth)"}
-        return body, 401, {"WWW-Authenticate": 'Basic realm="sagas"'}
+        needed = "admin password (HTTP basic auth)" if enabled() else "API token (Authorization: Bearer)"
+        body = {"code": 401, "status": "Unauthorized", "message": f"credentials required: {needed}"}
+        scheme = 'Basic realm="sagas"' if enabled() else 'Bearer realm="sagas"'
+        return body, 401, {"WWW-Authenticate": scheme}
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if request.headers.get("HX-Request"):
         return "", 401, {"HX-Redirect": target}

@@ -37,6 +37,7 @@ class Config:
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WTF_CSRF_TIME_LIMIT = None
+    API_TOKEN = os.environ.get("API_TOKEN") or None  # None: the JSON API's writes are open
     ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD") or None  # None: dashboard and API open (demo)
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 1024 * 1024

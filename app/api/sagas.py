@@ -1,6 +1,7 @@
 """Sagas API: list with filters and keyset pages; detail with every attempt and event."""
 from flask_smorest import Blueprint, abort
 
+from app import auth
 from app.api import service_error
 from app.api.saga_schemas import OperatorActionIn, ResolveIn, SagaDetail, SagaPage
 from app.api.schemas import SagaListArgs
@@ -33,10 +34,10 @@ def get_saga(saga_id):
     return queries.saga_detail(saga)
 
 
-def _act(action, *args):
-    """Run an operator action and answer with the saga, or the matching HTTP error."""
+def _act(action, saga_id, *args, operator, reason):
+    """Run an operator action as the signed-in operator (or the one named), answer with the saga."""
     try:
-        saga = action(*args)
+        saga = action(saga_id, *args, auth.operator_name() or operator, reason)
     except (Conflict, NotFound) as exc:
         service_error(exc)
     return queries.saga_detail(saga)
@@ -49,7 +50,7 @@ def _act(action, *args):
 @bp.alt_response(409, description="The saga is not pending or running")
 def cancel_saga(body, saga_id):
     """Cancel a pending or running saga: its completed steps are compensated."""
-    return _act(operator.cancel, saga_id, body["operator"], body["reason"])
+    return _act(operator.cancel, saga_id, **body)
 
 
 @bp.route("/<int:saga_id>/retry", methods=["POST"])
@@ -59,7 +60,7 @@ def cancel_saga(body, saga_id):
 @bp.alt_response(409, description="The saga is not FAILED")
 def retry_saga(body, saga_id):
     """Retry a FAILED saga's failed compensations with a fresh set of attempts."""
-    return _act(operator.retry_compensation, saga_id, body["operator"], body["reason"])
+    return _act(operator.retry_compensation, saga_id, **body)
 
 
 @bp.route("/<int:saga_id>/steps/<int:step_index>/resolve", methods=["POST"])
@@ -69,4 +70,4 @@ def retry_saga(body, saga_id):
 @bp.alt_response(409, description="The step is not waiting for an operator")
 def resolve_step(body, saga_id, step_index):
     """Mark a step whose compensation failed as resolved by hand, with a reason."""
-    return _act(operator.resolve, saga_id, step_index, body["operator"], body["reason"])
+    return _act(operator.resolve, saga_id, step_index, **body)
