@@ -47,7 +47,7 @@ def test_htmx_polls_without_a_session_are_redirected_to_login(guarded, client):
 
 def test_the_api_asks_for_basic_auth_and_accepts_it(guarded, client, shop):
     refused = client.get("/api/sagas")
-    assert refused.status_code == 401 and refused.json["message"].startswith("admin password required")
+    assert refused.status_code == 401 and refused.json["message"].startswith("credentials required: admin password")
     assert refused.headers["WWW-Authenticate"].startswith("Basic")
     assert client.get("/api/sagas", headers=basic("ops", "wrong")).status_code == 401
     assert client.get("/api/sagas", headers=basic("ops", PASSWORD)).status_code == 200

@@ -82,6 +82,7 @@ class OrderOut(ma.Schema):
     quantity = Int()
     amount_cents = Int()
     status = ma.fields.String()
+    change_saga_id = Int(allow_none=True, metadata={"description": "The saga changing or cancelling it (latest)"})
     created_at = UtcDateTime()
 
 
@@ -89,7 +90,8 @@ class PaymentOut(ma.Schema):
     id = Int()
     saga_id = Int()
     order_id = Int(allow_none=True)
-    amount_cents = Int()
+    subject = ma.fields.String(allow_none=True, metadata={"description": 'What it is for, e.g. "booking:3"'})
+    amount_cents = Int(metadata={"description": "Negative: money paid back to the customer"})
     gateway = ma.fields.String()
     reference = ma.fields.String(allow_none=True)
     status = ma.fields.String()

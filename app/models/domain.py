@@ -43,7 +43,8 @@ class Product(TimestampMixin, db.Model):
 
 
 class Reservation(TimestampMixin, db.Model):
-    """Stock held for one saga: RESERVED, then COMMITTED (sold) or RELEASED."""
+    """Stock moved for one saga: RESERVED, then COMMITTED (sold) or RELEASED; or RESTOCKED (sold
+    units put back by a cancellation or a smaller order)."""
 
     __tablename__ = "reservations"
     __table_args__ = (UniqueConstraint("saga_id", "product_id", name="uq_reservations_saga_product"),)
@@ -55,10 +56,12 @@ class Reservation(TimestampMixin, db.Model):
 
 
 class Order(TimestampMixin, db.Model):
-    """An order: PENDING while its saga runs, then CONFIRMED or CANCELLED."""
+    """An order: PENDING while its saga runs, then CONFIRMED or CANCELLED; CANCELLING or
+    CHANGING while a later saga (`change_saga_id`, the latest) works on it."""
 
     __tablename__ = "orders"
     __table_args__ = (Index("ix_orders_status_id", "status", "id"),)
+    ACTIVE = "CONFIRMED"
     id: Mapped[int] = mapped_column(primary_key=True)
     saga_id: Mapped[int] = mapped_column(unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -66,16 +69,23 @@ class Order(TimestampMixin, db.Model):
     quantity: Mapped[int]
     amount_cents: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    change_saga_id: Mapped[int | None]
 
 
 class Payment(TimestampMixin, db.Model):
-    """Money moved by a gateway for a saga: CAPTURED, REFUNDED or DECLINED."""
+    """Money moved by a gateway for a saga: CAPTURED, REFUNDED or DECLINED.
+
+    `subject` is what the money is for ("order:3", "booking:5"); a negative amount is money paid
+    back to the customer (REVERSED if taken back), so the CAPTURED amounts of a subject add up
+    to what the customer has paid for it.
+    """
 
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("saga_id", "gateway", name="uq_payments_saga_gateway"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     saga_id: Mapped[int] = mapped_column(index=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
     amount_cents: Mapped[int]
     gateway: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str | None] = mapped_column(String(64))

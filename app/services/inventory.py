@@ -1,4 +1,5 @@
-"""Inventory: stock reserved per saga by conditional updates, so it never goes below zero."""
+"""Inventory: stock reserved (or sold units put back) per saga by conditional updates, so it
+never goes below zero."""
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -59,6 +60,21 @@ def release_stock(saga_id, product_id):
 def commit_reservation(saga_id, product_id):
     """Turn a saga's reservation into a sale: the reserved units leave the warehouse."""
     return _settle(saga_id, product_id, "COMMITTED", give_back=False)
+
+
+def restock(saga_id, product_id, quantity):
+    """Put sold units back in stock for a saga, once, whatever the number of calls."""
+    existing = _reservation(saga_id, product_id)
+    if existing is not None:
+        return existing
+    db.session.execute(
+        update(Product).where(Product.id == product_id).values(stock=Product.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    reservation = Reservation(saga_id=saga_id, product_id=product_id, quantity=quantity,
+                              status="RESTOCKED")
+    db.session.add(reservation)
+    return reservation
 
 
 def _settle(saga_id, product_id, status, give_back):

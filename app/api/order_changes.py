@@ -1,0 +1,30 @@
+"""Changing confirmed orders: cancelling one (with a refund) or changing its quantity, each a saga."""
+from flask_smorest import Blueprint
+
+from app.api.place_schemas import OrderCancelIn, OrderQuantityIn
+from app.api.starting import saga_starter, start
+from app.errors import Conflict
+from app.services import purchases
+
+bp = Blueprint("order_changes", __name__, url_prefix="/api/orders",
+               description="Cancel a confirmed order or change its quantity")
+
+
+@bp.route("/<int:order_id>/cancel", methods=["POST"])
+@saga_starter(bp, OrderCancelIn)
+@bp.alt_response(404, description="No such order")
+def cancel_order(body, order_id, idempotency_key=None):
+    """Cancel a confirmed order: starts an order-cancellation saga (full refund, restock)."""
+    return start("order_cancellation", {"order_id": order_id, **body}, idempotency_key,
+                 lambda: purchases.require_active("order", order_id))
+
+
+@bp.route("/<int:order_id>/quantity", methods=["POST"])
+@saga_starter(bp, OrderQuantityIn)
+@bp.alt_response(404, description="No such order")
+def change_quantity(body, order_id, idempotency_key=None):
+    """Change a confirmed order's quantity: starts an order-update saga (stock and difference)."""
+    def check():
+        if purchases.require_active("order", order_id).quantity == body["quantity"]:
+            raise Conflict(f"order {order_id} already has {body['quantity']} unit(s)")
+    return start("order_update", {"order_id": order_id, **body}, idempotency_key, check)
