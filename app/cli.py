@@ -16,6 +16,17 @@ def register(app):
     app.cli.add_command(seed_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(prune_command)
+
+
+@click.command("prune")
+@with_appcontext
+def prune_command():
+    """Delete finished sagas' history older than the retention settings, once."""
+    from app.saga.retention import prune
+
+    removed = prune()
+    click.echo(f"deleted {removed['events']} event(s) and {removed['sagas']} saga(s)")
 
 
 @click.command("sweep")

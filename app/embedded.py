@@ -13,6 +13,7 @@ from app.extensions import redis_connection
 log = logging.getLogger(__name__)
 SCHEDULER_TICK = 1.0
 LOCK_REFRESH = 30.0
+PRUNE_INTERVAL = 3600.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -42,9 +43,9 @@ def start(app):
 
 
 def _schedule(queue, connection, sweep_interval):
-    """Move due delayed jobs (retries, backoff) onto the queue every second; sweep periodically."""
+    """Move due delayed jobs onto the queue every second; sweep and prune periodically."""
     scheduler = RQScheduler([queue], connection=connection)
-    refreshed = swept = 0.0
+    refreshed = swept = pruned = 0.0
     while True:
         try:
             if time.monotonic() - refreshed > LOCK_REFRESH:
@@ -54,6 +55,9 @@ def _schedule(queue, connection, sweep_interval):
             if time.monotonic() - swept > sweep_interval:
                 queue.enqueue("jobs.sweep", result_ttl=60, job_timeout=300)
                 swept = time.monotonic()
+            if time.monotonic() - pruned > PRUNE_INTERVAL:
+                queue.enqueue("jobs.prune", result_ttl=60, job_timeout=900)
+                pruned = time.monotonic()
         except Exception:  # keep scheduling whatever one tick did
             log.exception("embedded scheduler tick failed")
         time.sleep(SCHEDULER_TICK)

@@ -46,6 +46,13 @@ def sweep():
         return dict(sweeper.sweep())
 
 
+def prune():
+    """Delete finished sagas' old history (run hourly by `rq cron`)."""
+    from app.saga import retention
+    with get_app().app_context():
+        return retention.prune()
+
+
 def complete_saga(saga_id):
     """Complete a saga whose steps have all succeeded."""
     from app.saga import orchestrator

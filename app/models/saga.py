@@ -15,6 +15,7 @@ class Saga(db.Model):
     __table_args__ = (
         Index("ix_sagas_status_id", "status", "id"),
         Index("ix_sagas_type_id", "type", "id"),
+        Index("ix_sagas_finished_at", "finished_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(64))
