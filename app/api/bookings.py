@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.api.place_schemas import BookingCancelIn, BookingIn, BookingMoveIn, BookingOut
 from app.api.schemas import PageArgs
-from app.api.starting import found, page, saga_starter, start
+from app.api.common import found, page, saga_starter, start
 from app.errors import Conflict
 from app.models import Booking
 from app.services import bookings, purchases

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from app.api import call_service
 from app.api.place_schemas import CourseIn, CourseOut
 from app.api.schemas import PageArgs
-from app.api.starting import found, page
+from app.api.common import found, page
 from app.models import Course
 from app.services import courses
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from app.api.place_schemas import EnrollmentCancelIn, EnrollmentIn, EnrollmentOut, EnrollmentTransferIn
 from app.api.schemas import PageArgs
-from app.api.starting import found, page, saga_starter, start
+from app.api.common import found, page, saga_starter, start
 from app.models import Enrollment
 from app.services import courses, purchases
 

@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from app.api.place_schemas import OrderCancelIn, OrderQuantityIn
-from app.api.starting import saga_starter, start
+from app.api.common import saga_starter, start
 from app.errors import Conflict
 from app.services import purchases
 

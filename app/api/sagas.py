@@ -1,12 +1,11 @@
 """Sagas API: list with filters and keyset pages; detail with every attempt and event."""
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 
 from app import auth
-from app.api import service_error
+from app.api import call_service
 from app.api.saga_schemas import OperatorActionIn, ResolveIn, SagaDetail, SagaPage
 from app.api.schemas import SagaListArgs
-from app.errors import Conflict, NotFound
-from app.extensions import db
+from app.api.common import found
 from app.models import Saga
 from app.saga import operator, queries
 
@@ -28,18 +27,12 @@ def list_sagas(args):
 @bp.alt_response(404, description="No such saga")
 def get_saga(saga_id):
     """One saga: its steps, each attempt of each step, and its event history."""
-    saga = db.session.get(Saga, saga_id)
-    if saga is None:
-        abort(404, message=f"saga {saga_id} does not exist")
-    return queries.saga_detail(saga)
+    return queries.saga_detail(found(Saga, saga_id, "saga"))
 
 
 def _act(action, saga_id, *args, operator, reason):
     """Run an operator action as the signed-in operator (or the one named), answer with the saga."""
-    try:
-        saga = action(saga_id, *args, auth.operator_name() or operator, reason)
-    except (Conflict, NotFound) as exc:
-        service_error(exc)
+    saga = call_service(action, saga_id, *args, auth.operator_name() or operator, reason)
     return queries.saga_detail(saga)
 
 

@@ -1,12 +1,21 @@
-"""What the endpoints that start sagas share: Idempotency-Key, the answers, up-front checks."""
+"""What the API endpoints share: starting sagas (Idempotency-Key, answers, checks), lookups, pages."""
+import marshmallow as ma
 from flask import url_for
 from flask_smorest import abort
 
 from app.api import call_service
-from app.api.orders import IdempotencyHeader
 from app.api.saga_schemas import SagaAccepted
 from app.extensions import db
 from app.saga.submission import find_by_idempotency_key, submit
+
+
+class IdempotencyHeader(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key", validate=ma.validate.Length(1, 128),
+        metadata={"description": "Repeat a submission safely: the same key returns the same saga"})
 
 
 def saga_starter(bp, schema):
