@@ -142,3 +142,18 @@ def test_the_sweep_command_reports_its_repairs(app, client, shop, later):
     result = app.test_cli_runner().invoke(args=["sweep"])
     assert result.exit_code == 0
     assert "requeued: 1" in result.output
+
+
+def test_an_overdue_delayed_retry_is_requeued_when_no_scheduler_moves_it(app, client, shop, later):
+    app.config["SAGA_RETRY_DELAY"] = 2
+    saga_id = place_order(client, shop["ada"], shop["keyboard"],
+                          faults={"CreateOrder": {"kind": "transient", "times": 1}}).json["saga_id"]
+    with app.app_context():
+        for index in range(3):
+            orchestrator.run_step(saga_id, index)  # CreateOrder failed once: its retry is delayed
+    later(5)
+    assert sweep_now(app) == {}  # the retry is due, but within the grace period
+    later(60)  # RQ's scheduler died with its worker: nobody moves the delayed job
+    assert sweep_now(app) == {"requeued": 1}
+    run_jobs(app)
+    assert saga_state(app, saga_id)["status"] == "COMPLETED"

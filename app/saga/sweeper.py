@@ -7,14 +7,14 @@ under the lock, and job ids are deterministic, so a job is only enqueued again w
 """
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from flask import current_app
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from app import clock
-from app.extensions import db, redis_connection
+from app.extensions import db, redis_connection, saga_queue
 from app.models import Saga
 from app.saga import dispatch
 from app.saga.journal import lock_saga, record
@@ -67,9 +67,29 @@ def recover(saga_id):
 
 
 def job_alive(job_id):
-    """Whether the job with this id is still queued, scheduled or running in RQ."""
+    """Whether the job with this id is still queued, scheduled or running in RQ.
+
+    A delayed job overdue by more than the grace period is not (no scheduler is moving it: RQ
+    only re-elects one in its maintenance pass), nor is a started job past its timeout by more
+    than the grace period (its worker died with it).
+    """
     try:
         job = Job.fetch(job_id, connection=redis_connection())
     except NoSuchJobError:
         return False
-    return job.get_status(refresh=False) in ALIVE
+    status = job.get_status(refresh=False)
+    grace = timedelta(seconds=current_app.config["SAGA_SWEEP_GRACE"])
+    if status == JobStatus.SCHEDULED:
+        try:
+            due = saga_queue().scheduled_job_registry.get_scheduled_time(job)
+        except NoSuchJobError:
+            return False
+        return _naive_utc(due) + grace > clock.now()
+    if status == JobStatus.STARTED and job.started_at is not None and job.timeout:
+        return _naive_utc(job.started_at) + timedelta(seconds=job.timeout) + grace > clock.now()
+    return status in ALIVE
+
+
+def _naive_utc(moment):
+    """RQ's timestamps as naive UTC, like the engine's clock."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
