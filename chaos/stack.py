@@ -3,6 +3,7 @@ PostgreSQL database, gunicorn serving the app, rq workers and `rq cron` running 
 import os
 import secrets
 import shutil
+import sys
 import signal
 import subprocess
 import time
@@ -15,7 +16,7 @@ import redis
 from chaos.processes import Service, Supervisor, free_port, port_open
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".venv", "bin")
+BIN = os.path.dirname(sys.executable)  # the virtualenv running the test has rq, gunicorn, flask
 REDIS_SERVER = os.environ.get("CHAOS_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
 PG_ADMIN_URL = os.environ.get("CHAOS_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
