@@ -1,4 +1,5 @@
-"""In a real browser: place orders through the form and watch retries and compensation happen live."""
+"""In a real browser: place orders and book a slot through the forms, and watch retries and compensation
+happen live."""
 import re
 
 from playwright.sync_api import expect
@@ -106,6 +107,35 @@ def test_an_operator_resolves_a_failed_compensation_from_the_page(page, base_url
     expect(history).to_contain_text("step.resolved")
     expect(history).to_contain_text("released the 1 unit by hand")
     shoot("6-resolved")
+
+
+def test_a_booking_with_a_transient_failure_is_retried_live_until_completed(page, base_url, shoot):
+    page.goto(f"{base_url}/resources")
+    page.locator("#resources h2", has_text="Guided tour").locator("xpath=following-sibling::table[1]") \
+        .locator("a", has_text="Book").first.click()
+    page.wait_for_url(re.compile(r"/bookings/new\?slot_id=\d+$"))
+    expect(page.locator("#slot_id option:checked")).to_contain_text("Guided tour")
+    page.select_option("#user_id", label=_option(page, "#user_id", "Grace Hopper"))
+    page.select_option("#HoldSlot-kind", "transient")
+    page.fill("#HoldSlot-times", "2")
+    shoot("7-booking-form")
+    shoot("7-booking-form-narrow", narrow=True)
+    page.click("button:has-text('Book')")
+    page.wait_for_url(re.compile(r"/sagas/\d+$"))
+    loads = watch(page)
+    expect(page.locator("#saga-live")).to_have_attribute("data-saga-status", "COMPLETED", timeout=WAIT)
+    hold = page.locator("[data-step='HoldSlot']")
+    expect(hold.locator("tr.outcome-will-retry")).to_have_count(2)
+    expect(hold.locator("tr.outcome-succeeded")).to_have_count(1)
+    assert loads == [], "the page reloaded"
+    assert page.evaluate("window.seenStatuses")[-1] == "COMPLETED" and page.evaluate("window.swaps") > 0
+    shoot("8-booking-completed")
+
+    page.goto(f"{base_url}/bookings")
+    booking = page.locator("#bookings tbody tr").first
+    expect(booking).to_contain_text("Grace Hopper")
+    expect(booking.locator(".badge")).to_have_text("confirmed")
+    shoot("9-bookings-narrow", narrow=True)
 
 
 def _option(page, select, text):

@@ -108,7 +108,7 @@ def test_invalid_input_re_renders_the_form_with_the_message_next_to_the_field(ap
 def test_invalid_htmx_submit_gets_just_the_form_back(client, shop):
     response = client.post("/orders/new", data=order_data(client, shop, quantity="0"), headers=HX)
     assert response.status_code == 422
-    assert response.text.strip().startswith('<form id="order-form"') and "<html" not in response.text
+    assert response.text.strip().startswith('<form id="order-placement-form"') and "<html" not in response.text
 
 
 def test_a_missing_form_token_is_reported_and_replaced(app, client, shop):

@@ -21,7 +21,7 @@ class RecordId(IntegerConverter):
 def register_dashboard(app):
     """Register the dashboard's views, its template helpers and the admin access check."""
     from app import auth
-    from app.dashboard import actions, domain, filters, order_form, views  # noqa: F401  (routes on bp)
+    from app.dashboard import actions, domain, filters, records, starting, views  # noqa: F401  (routes on bp)
 
     app.url_map.converters["id"] = RecordId
     app.register_blueprint(bp)

@@ -4,8 +4,9 @@ from flask import request
 from app.dashboard import bp
 from app.dashboard.actions import saga_page
 from app.dashboard.forms import SagaFilter
-from app.dashboard.render import page_or_fragment
+from app.dashboard.render import is_fragment, page_or_fragment
 from app.saga import queries
+from app.saga.stats import DEFAULT_WINDOW_MINUTES, step_stats
 from app.saga.states import ACTIVE_SAGA, SagaStatus
 
 PAGE_SIZE = 20
@@ -15,7 +16,10 @@ COUNTED = [SagaStatus.RUNNING, SagaStatus.PENDING, SagaStatus.COMPENSATING, Saga
 
 @bp.get("/")
 def overview():
-    """Counts, recent throughput and the newest sagas, filtered; the live part polls itself."""
+    """Counts, recent throughput and the newest sagas, filtered; the live part polls itself.
+
+    The full page also has the step-latency panel, which refreshes itself on its own URL.
+    """
     form = SagaFilter(request.args)
     valid = form.validate()
     status, saga_type, before = (form.status.data, form.type.data, form.before.data) if valid else (None,) * 3
@@ -25,7 +29,9 @@ def overview():
         "dashboard/overview.html", "dashboard/_overview_live.html", 200 if valid else 422,
         form=form, sagas=sagas, cursor=cursor, live=live, steps=queries.steps_of([s.id for s in sagas]),
         counts=queries.status_counts(saga_type or None), counted=COUNTED,
-        throughput=queries.recent_throughput(), filters=_filters(status, saga_type), before=before)
+        throughput=queries.recent_throughput(), filters=_filters(status, saga_type), before=before,
+        step_stats=None if is_fragment() else step_stats(DEFAULT_WINDOW_MINUTES),
+        window_minutes=DEFAULT_WINDOW_MINUTES)
 
 
 @bp.get("/attention")
