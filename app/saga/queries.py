@@ -120,4 +120,4 @@ def recent_throughput(minutes=5):
     counts = {status: 0 for status in FINAL}
     counts.update({status: count for status, count in rows if status in counts})
     return {"minutes": minutes, "counts": counts, "total": sum(counts.values()),
-            "per_minute": sum(counts.values()) / minutes, "exact": True}
+            "per_minute": sum(counts.values()) / minutes}
