@@ -17,6 +17,11 @@ def create_app(config=None):
     app.config.update(config or {})
     os.makedirs(app.instance_path, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = _database_url(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A local file cannot drop a connection: skip the ping each job would pay for.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            key: value for key, value in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items()
+            if key != "pool_pre_ping"}
     app.config["SECRET_KEY"] = _secret_key(app)
 
     from app import cli, logs, security

@@ -20,11 +20,10 @@ def lock_saga(saga_id):
     it takes the database's write lock, so every later read in the transaction is current and
     two jobs of one saga never decide at the same time.
     """
-    db.session.execute(
-        update(Saga).where(Saga.id == saga_id).values(version=Saga.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.get(Saga, saga_id, populate_existing=True)
+    statement = update(Saga).where(Saga.id == saga_id).values(version=Saga.version + 1).returning(Saga)
+    return db.session.execute(
+        statement, execution_options={"populate_existing": True, "synchronize_session": False}
+    ).scalar_one_or_none()
 
 
 def load_step(saga_id, index):
