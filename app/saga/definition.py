@@ -99,10 +99,6 @@ class SagaDefinition:
         """The position of the pivot step, or None."""
         return next((i for i, step in enumerate(self.steps) if step.pivot), None)
 
-    def index_of(self, name):
-        """The position of a step by name."""
-        return next(i for i, step in enumerate(self.steps) if step.name == name)
-
 
 _REGISTRY: dict[str, SagaDefinition] = {}
 
