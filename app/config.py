@@ -33,6 +33,7 @@ class Config:
     SAGA_SWEEP_INTERVAL = _int("SAGA_SWEEP_INTERVAL", 15)
     SAGA_SWEEP_GRACE = _int("SAGA_SWEEP_GRACE", 30)
     SAGA_SWEEP_BATCH = _int("SAGA_SWEEP_BATCH", 500)
+    SAGA_COUNTS_MAX_AGE = _float("SAGA_COUNTS_MAX_AGE", 2)  # the overview's counts, seconds
     SAGA_HISTORY_RETENTION_DAYS = _int("SAGA_HISTORY_RETENTION_DAYS", 30)  # 0 keeps events forever
     SAGA_RETENTION_DAYS = _int("SAGA_RETENTION_DAYS", 0)  # 0 keeps finished sagas forever
     EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "1") != "0"

@@ -26,6 +26,7 @@ def app(tmp_path):
         "FAKE_REDIS_SERVER": fakeredis.FakeServer(),
         "SAGA_RETRY_DELAY": 0,
         "SAGA_STEP_TIMEOUT": 2,
+        "SAGA_COUNTS_MAX_AGE": 0,
         "WTF_CSRF_ENABLED": True,
     }
     app = create_app(config)

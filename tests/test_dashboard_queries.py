@@ -86,3 +86,17 @@ def test_needs_attention_lists_failed_sagas_with_their_stuck_steps(app, client, 
         rows, cursor = queries.needs_attention()
         assert [(saga.id, [step.name for step in steps]) for saga, steps in rows] == [(stuck, ["CreateOrder"])]
         assert cursor is None
+
+
+def test_the_overview_counts_the_table_at_most_once_per_max_age(app, client, shop):
+    app.config["SAGA_COUNTS_MAX_AGE"] = 3600
+    place_order(client, shop["ada"], shop["keyboard"])
+    with app.app_context():
+        first = queries.recent_status_counts()
+    place_order(client, shop["ada"], shop["keyboard"])
+    with app.app_context():
+        assert queries.recent_status_counts() == first == {"PENDING": 1}
+        assert queries.status_counts() == {"PENDING": 2}
+    app.config["SAGA_COUNTS_MAX_AGE"] = 0
+    with app.app_context():
+        assert queries.recent_status_counts() == {"PENDING": 2}

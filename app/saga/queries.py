@@ -1,6 +1,8 @@
 """Read side of the engine: saga lists, details with every attempt, and counts."""
+import time
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, inspect
 
 from app import clock
@@ -67,6 +69,24 @@ def attempts_by_step(events):
                 entry.update(ended_at=event.created_at, duration_ms=event.duration_ms,
                              outcome=outcome, error=event.error, error_type=event.error_type)
     return attempts
+
+
+_COUNTS = {}
+
+
+def recent_status_counts(saga_type=None):
+    """status_counts, reused for SAGA_COUNTS_MAX_AGE seconds per process.
+
+    The overview polls every second from every open tab; counting the whole table for each poll
+    would grow with history, so the count runs at most once per max age, whatever the pollers.
+    """
+    max_age = current_app.config["SAGA_COUNTS_MAX_AGE"]
+    key = (id(current_app._get_current_object()), saga_type)
+    taken, counts = _COUNTS.get(key, (None, None))
+    if taken is None or time.monotonic() - taken >= max_age:
+        counts = status_counts(saga_type)
+        _COUNTS[key] = (time.monotonic(), counts)
+    return counts
 
 
 def status_counts(saga_type=None):
