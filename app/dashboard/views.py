@@ -28,8 +28,8 @@ def overview():
     return page_or_fragment(
         "dashboard/overview.html", "dashboard/_overview_live.html", 200 if valid else 422,
         form=form, sagas=sagas, cursor=cursor, live=live, steps=queries.steps_of([s.id for s in sagas]),
-        counts=queries.recent_status_counts(saga_type or None), counted=COUNTED,
-        throughput=queries.recent_throughput(), filters=_filters(status, saga_type), before=before,
+        counts=queries.recent(queries.status_counts, saga_type or None), counted=COUNTED,
+        throughput=queries.recent(queries.recent_throughput), filters=_filters(status, saga_type), before=before,
         step_stats=None if is_fragment() else step_stats(DEFAULT_WINDOW_MINUTES),
         window_minutes=DEFAULT_WINDOW_MINUTES)
 

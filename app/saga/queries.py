@@ -71,22 +71,22 @@ def attempts_by_step(events):
     return attempts
 
 
-_COUNTS = {}
+_RECENT = {}
 
 
-def recent_status_counts(saga_type=None):
-    """status_counts, reused for SAGA_COUNTS_MAX_AGE seconds per process.
+def recent(query, *args):
+    """`query(*args)`, reused for SAGA_COUNTS_MAX_AGE seconds per process.
 
-    The overview polls every second from every open tab; counting the whole table for each poll
-    would grow with history, so the count runs at most once per max age, whatever the pollers.
+    The overview polls every second from every open tab; counting the whole table (or a busy
+    window of it) for each poll would grow with history, so each figure is computed at most
+    once per max age, whatever the number of pollers.
     """
-    max_age = current_app.config["SAGA_COUNTS_MAX_AGE"]
-    key = (id(current_app._get_current_object()), saga_type)
-    taken, counts = _COUNTS.get(key, (None, None))
-    if taken is None or time.monotonic() - taken >= max_age:
-        counts = status_counts(saga_type)
-        _COUNTS[key] = (time.monotonic(), counts)
-    return counts
+    key = (id(current_app._get_current_object()), query.__name__, args)
+    taken, value = _RECENT.get(key, (None, None))
+    if taken is None or time.monotonic() - taken >= current_app.config["SAGA_COUNTS_MAX_AGE"]:
+        value = query(*args)
+        _RECENT[key] = (time.monotonic(), value)
+    return value
 
 
 def status_counts(saga_type=None):
