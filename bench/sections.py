@@ -110,7 +110,8 @@ def dashboard_scaling(bench, preset):
     table(f"P2 dashboard scaling: median of {preset.dashboard_repeats} calls each (Flask test client, "
           f"sizes alternated), {small:,} vs {large:,} sagas with 5 steps and 4 events each",
           ["probe", "HTTP", f"ms @{small:,}", f"ms @{large:,}", "ratio", "SQL/call", f"SQL @{large:,}"], rows,
-          note="the last rows time, on their own, query functions the overview calls on every poll.")
+          note="the last rows time, on their own and uncached, the queries behind the overview's figures: what "
+               "a poll pays whenever those are recomputed.")
     return summary
 
 
