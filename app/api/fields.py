@@ -2,7 +2,10 @@
 from datetime import timezone
 
 import marshmallow as ma
+from marshmallow import ValidationError, validate
 from werkzeug.routing import IntegerConverter
+
+from app.extensions import db
 
 MAX_ID = 2**31 - 1
 
@@ -23,6 +26,19 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+class ExistingId(ma.fields.Integer):
+    """The id of an existing record in a body: an unknown one is invalid input (422), not a 404."""
+
+    def __init__(self, model, noun, **kwargs):
+        super().__init__(required=True, strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
+        self.model, self.noun = model, noun
+
+    def _validate(self, value):
+        super()._validate(value)
+        if db.session.get(self.model, value) is None:
+            raise ValidationError(f"{self.noun} {value} does not exist")
 
 
 class RecordId(IntegerConverter):

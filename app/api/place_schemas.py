@@ -3,29 +3,15 @@ the resources, slots and courses they use."""
 import datetime as dt
 
 import marshmallow as ma
-from marshmallow import ValidationError, validate
+from marshmallow import validate
 
 from app import sagas  # noqa: F401  (registers the saga types the schemas name)
-from app.api.fields import MAX_ID, UtcDateTime, faults_field
+from app.api.fields import ExistingId, UtcDateTime, faults_field
 from app.api.schemas import MAX_QUANTITY, FaultIn, Strict
-from app.extensions import db
 from app.models import Course, Slot, User
 from app.saga.definition import get_definition
 
 Int = ma.fields.Integer
-
-
-class RecordId(Int):
-    """The id of an existing record: an unknown one is invalid input (422), not a 404."""
-
-    def __init__(self, model, noun, **kwargs):
-        super().__init__(required=True, strict=True, validate=validate.Range(1, MAX_ID), **kwargs)
-        self.model, self.noun = model, noun
-
-    def _validate(self, value):
-        super()._validate(value)
-        if db.session.get(self.model, value) is None:
-            raise ValidationError(f"{self.noun} {value} does not exist")
 
 
 def saga_request(saga_type):
@@ -105,8 +91,8 @@ class EnrollmentOut(PlaceOut):
 
 class BookingIn(saga_request("booking")):
     """Book a slot for a user."""
-    user_id = RecordId(User, "user")
-    slot_id = RecordId(Slot, "slot")
+    user_id = ExistingId(User, "user")
+    slot_id = ExistingId(Slot, "slot")
 
 
 class BookingCancelIn(saga_request("booking_cancellation")):
@@ -115,13 +101,13 @@ class BookingCancelIn(saga_request("booking_cancellation")):
 
 class BookingMoveIn(saga_request("booking_modification")):
     """Move a booking to another slot."""
-    slot_id = RecordId(Slot, "slot")
+    slot_id = ExistingId(Slot, "slot")
 
 
 class EnrollmentIn(saga_request("enrollment")):
     """Enroll a user in a course."""
-    user_id = RecordId(User, "user")
-    course_id = RecordId(Course, "course")
+    user_id = ExistingId(User, "user")
+    course_id = ExistingId(Course, "course")
 
 
 class EnrollmentCancelIn(saga_request("enrollment_cancellation")):
@@ -130,4 +116,4 @@ class EnrollmentCancelIn(saga_request("enrollment_cancellation")):
 
 class EnrollmentTransferIn(saga_request("enrollment_transfer")):
     """Transfer an enrollment to another course."""
-    course_id = RecordId(Course, "course")
+    course_id = ExistingId(Course, "course")

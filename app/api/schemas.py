@@ -1,10 +1,9 @@
 """Request and response schemas; they validate input and document the API (OpenAPI)."""
 import marshmallow as ma
 
-from app.api.fields import MAX_ID, StrictBoolean, UtcDateTime, faults_field
-from marshmallow import ValidationError, validate, validates
+from app.api.fields import MAX_ID, ExistingId, StrictBoolean, UtcDateTime, faults_field
+from marshmallow import validate
 
-from app.extensions import db
 from app.models import Product, User
 from app.saga.definition import saga_types
 from app.saga.faults import KINDS, MAX_TRANSIENT_TIMES
@@ -58,20 +57,10 @@ class FaultIn(Strict):
 
 
 class OrderIn(Strict):
-    user_id = Int(required=True, strict=True, validate=validate.Range(1, MAX_ID))
-    product_id = Int(required=True, strict=True, validate=validate.Range(1, MAX_ID))
+    user_id = ExistingId(User, "user")
+    product_id = ExistingId(Product, "product")
     quantity = Int(required=True, strict=True, validate=validate.Range(1, MAX_QUANTITY))
     faults = faults_field(ORDER_PLACEMENT, FaultIn)
-
-    @validates("user_id")
-    def _user_exists(self, value, **_):
-        if db.session.get(User, value) is None:
-            raise ValidationError(f"user {value} does not exist")
-
-    @validates("product_id")
-    def _product_exists(self, value, **_):
-        if db.session.get(Product, value) is None:
-            raise ValidationError(f"product {value} does not exist")
 
 
 class OrderOut(ma.Schema):

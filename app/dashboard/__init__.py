@@ -4,18 +4,17 @@ One URL serves a whole page or, for an htmx request, only the fragment that chan
 of something still running carries its own polling trigger, and a finished one does not.
 """
 from flask import Blueprint
-from werkzeug.routing import IntegerConverter
 
-from app.api.fields import MAX_ID
+from app.api import fields
 
 bp = Blueprint("dashboard", __name__)
 
 
-class RecordId(IntegerConverter):
+class RecordId(fields.RecordId):
     """A database id in a URL: positive and within the 32-bit keys, so a huge number is a 404."""
 
     def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=MAX_ID)
+        super().__init__(url_map, min=1)
 
 
 def register_dashboard(app):

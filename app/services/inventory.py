@@ -1,12 +1,12 @@
 """Inventory: stock reserved (or sold units put back) per saga by conditional updates, so it
 never goes below zero."""
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.errors import Conflict, NotFound, PermanentError
+from app.errors import NotFound, PermanentError
 from app.extensions import db
 from app.models import Product, Reservation
+from app.services import insert
 
 
 class OutOfStock(PermanentError):
@@ -15,14 +15,8 @@ class OutOfStock(PermanentError):
 
 def create_product(sku, name, price_cents, stock):
     """Create a product; a taken SKU is a Conflict."""
-    product = Product(sku=sku, name=name, price_cents=price_cents, stock=stock, reserved=0)
-    db.session.add(product)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"a product with SKU {sku!r} already exists") from None
-    return product
+    return insert(Product(sku=sku, name=name, price_cents=price_cents, stock=stock, reserved=0),
+                  f"a product with SKU {sku!r} already exists")
 
 
 def get_product(product_id):

@@ -1,9 +1,8 @@
 """Users: who may place orders."""
-from sqlalchemy.exc import IntegrityError
-
-from app.errors import Conflict, NotFound, PermanentError
+from app.errors import NotFound, PermanentError
 from app.extensions import db
 from app.models import User
+from app.services import insert
 
 
 class UserRejected(PermanentError):
@@ -12,14 +11,8 @@ class UserRejected(PermanentError):
 
 def create_user(name, email, active=True):
     """Create a user; a taken email is a Conflict."""
-    user = User(name=name, email=email.lower(), active=active)
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(f"a user with email {email!r} already exists") from None
-    return user
+    return insert(User(name=name, email=email.lower(), active=active),
+                  f"a user with email {email!r} already exists")
 
 
 def get_user(user_id):
