@@ -47,6 +47,8 @@ def init_redis(app):
     else:
         connection = fakeredis.FakeRedis(server=app.config.get("FAKE_REDIS_SERVER") or EMBEDDED_REDIS)
     app.extensions["saga_redis"] = connection
+    # One Queue per app: RQ asks each new Queue object for the server's version (a round trip).
+    app.extensions["saga_queue"] = Queue(app.config["SAGA_QUEUE"], connection=connection)
 
 
 def redis_connection():
@@ -56,4 +58,4 @@ def redis_connection():
 
 def saga_queue():
     """Return the RQ queue that carries saga jobs."""
-    return Queue(current_app.config["SAGA_QUEUE"], connection=redis_connection())
+    return current_app.extensions["saga_queue"]

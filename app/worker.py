@@ -1,18 +1,72 @@
 """Worker classes that load the app once per worker process, not once per job.
 
-`rq worker -w app.worker.SagaWorker saga --with-scheduler` uses them; plain `rq worker` works too,
-creating the app in each forked work horse.
+`rq worker -w app.worker.SagaSimpleWorker saga --with-scheduler` uses them; plain `rq worker`
+works too, creating the app in each forked work horse and enqueueing each step's successor in
+round trips of its own.
 """
-import jobs
 from rq import SimpleWorker, Worker
+from sqlalchemy.orm import configure_mappers
+
+import jobs
+from app.saga import dispatch
 
 
-class SagaWorker(Worker):
+class SendsNextWithItsEnd:
+    """Writes the jobs a step job asks for in the Redis transaction that records the job's end.
+
+    A step job commits its move and then needs its successor enqueued. Handed off instead, the
+    successor is written by the pipeline RQ executes anyway to finish the job, not in round trips
+    of its own. If the worker dies in between, the sweeper enqueues the job again, as it does for
+    any enqueue lost after a commit.
+    """
+
+    def perform_job(self, job, queue, execution):
+        """Run the job with this thread's enqueues handed off, and send any RQ did not take."""
+        self._sent_with_end = False
+        with dispatch.handing_off() as handed_off:
+            self._handed_off = handed_off
+            try:
+                return super().perform_job(job, queue, execution)
+            finally:
+                if handed_off and not self._sent_with_end:
+                    self._send(handed_off)  # the job ended in a way that wrote no pipeline
+
+    def cleanup_execution(self, job, pipeline, execution=None):
+        """RQ's last step inside the job's closing transaction: add the successors to it."""
+        super().cleanup_execution(job, pipeline=pipeline, execution=execution)
+        for queue, successor in getattr(self, "_handed_off", ()):
+            queue.enqueue_job(successor, pipeline=pipeline)
+        self._sent_with_end = True
+
+    @staticmethod
+    def _send(handed_off):
+        for queue, successor in handed_off:
+            try:
+                queue.enqueue_job(successor)
+            except Exception:  # noqa: BLE001 - the sweeper enqueues it again
+                dispatch.log.exception("could not enqueue %s; the sweeper will enqueue it again", successor.id)
+
+
+def warm_up():
+    """Build the app, import the engine, and compile its hot statements, once per worker process.
+
+    A forking worker does it before it forks, so each work horse starts from the parent's memory
+    instead of importing and compiling again for every job.
+    """
+    app = jobs.get_app()
+    from app.saga import compensation, hotpath, orchestrator, sweeper  # noqa: F401  (what jobs import)
+    configure_mappers()
+    with app.app_context():
+        hotpath.warm_up()
+    return app
+
+
+class SagaWorker(SendsNextWithItsEnd, Worker):
     """The forking worker: the app is built before forking and its DB pool is not shared."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        jobs.get_app()
+        warm_up()
 
     def main_work_horse(self, job, queue):
         """In the forked child, drop the parent's DB connections without closing them."""
@@ -22,9 +76,9 @@ class SagaWorker(Worker):
         return super().main_work_horse(job, queue)
 
 
-class SagaSimpleWorker(SimpleWorker):
+class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
     """The non-forking worker, with the app built once at start."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        jobs.get_app()
+        warm_up()

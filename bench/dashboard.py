@@ -41,7 +41,7 @@ def _saga(i, last, created):
         status = {0: "FAILED", 1: "COMPENSATED", 2: "COMPENSATED", 3: "COMPENSATED"}.get(i % 100, "COMPLETED")
     final = status != "RUNNING"
     return dict(id=i, type="order_placement", status=status, step_count=len(STEPS), current_step=4,
-                payload={"user_id": 1, "product_id": 1, "quantity": 1}, context={},
+                payload={"user_id": 1, "product_id": 1, "quantity": 1},
                 created_at=created, updated_at=created, deadline_at=created + timedelta(minutes=5),
                 finished_at=created + timedelta(seconds=1) if final else None,
                 error="ProcessPayment: declined" if status != "COMPLETED" and final else None)

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from app.extensions import db, redis_connection
 from app.saga.submission import start_saga
 from bench.load import flush_redis
-from bench.noop import JOB_OPTIONS, JOBS_PER_SAGA, SAGA_TYPE, chain, noop
+from bench.noop import JOB_OPTIONS, RAW_CHAIN, SAGA_TYPE, chain, noop
 from bench.runner import WorkerProcess
 from bench.services import worker_env
 
@@ -65,7 +65,7 @@ def _dependent_chain(queue):
     """Seconds from enqueueing six jobs, each depending on the one before, to the last finishing."""
     started = time.perf_counter()
     job = None
-    for _ in range(JOBS_PER_SAGA):
+    for _ in range(RAW_CHAIN):
         job = queue.enqueue(noop, depends_on=job, **CHAIN_OPTIONS)
     _wait(lambda: job.get_status(refresh=True) == JobStatus.FINISHED)
     return time.perf_counter() - started
@@ -75,7 +75,7 @@ def _self_enqueued_chain(queue):
     """Seconds from enqueueing a job that enqueues its successor, six deep, to the last one's mark."""
     started = time.perf_counter()
     done_key = f"bench:done:{uuid.uuid4().hex}"
-    queue.enqueue(chain, JOBS_PER_SAGA, done_key, **JOB_OPTIONS)
+    queue.enqueue(chain, RAW_CHAIN, done_key, **JOB_OPTIONS)
     _wait(lambda: queue.connection.llen(done_key))
     return time.perf_counter() - started
 

@@ -9,7 +9,8 @@ from app.saga.definition import SagaDefinition, Step, register
 
 SAGA_TYPE = "bench_noop"
 STEPS = 5
-JOBS_PER_SAGA = STEPS + 1  # five step jobs and the completion job
+JOBS_PER_SAGA = STEPS  # five step jobs: with no on_complete hook, the last step completes the saga
+RAW_CHAIN = 6  # P3 compares one saga with a chain of six dependent raw jobs (the measure)
 # The options the engine gives its own jobs (app/saga/dispatch.py), so raw jobs cost RQ the same.
 JOB_OPTIONS = {"result_ttl": 0, "job_timeout": 30, "failure_ttl": 7 * 24 * 3600}
 

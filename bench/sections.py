@@ -2,7 +2,7 @@
 import os
 
 from bench import dashboard, latency, memory
-from bench.noop import JOBS_PER_SAGA, LONG_TYPE, SHORT_TYPE, STEPS
+from bench.noop import JOBS_PER_SAGA, LONG_TYPE, RAW_CHAIN, SHORT_TYPE, STEPS
 from bench.report import table, verdict
 from bench.throughput import raw_run, saga_run
 
@@ -40,7 +40,8 @@ def throughput(bench, preset):
     table(f"P1 step throughput and P4 scale-out (burst workers, pre-filled queue; load {_load()})",
           ["worker class", "workers", "workload", "jobs run", "wall s", "jobs/s", "CPU ms/job", "steps/s",
            "check"], rows,
-          note=f"jobs = RQ jobs executed: a saga runs {STEPS} step jobs + 1 completion job = {JOBS_PER_SAGA}. "
+          note=f"jobs = RQ jobs executed: a saga runs {JOBS_PER_SAGA} step jobs (with no on_complete hook, its last "
+               "step completes it). "
                "raw = as many no-op jobs, with the engine's job options.\n  'each enqueues the next' = "
                f"chains of {JOBS_PER_SAGA} raw jobs, each enqueueing its successor as a saga step must.\n"
                "  jobs/s = jobs / wall time from the first job's start to the last job's end. CPU ms/job = "
@@ -122,14 +123,14 @@ def latency_section(bench, preset):
         result = latency.measure(bench, kind, preset.latency_repeats)
         rows += [[name, variant, median, p90] for variant, (median, p90) in result.items()]
         ratio = result["saga"][0] / result["dependent"][0]
-        summary += [(f"P3 saga / 6 dependent raw jobs, {name}", ratio, "<= 1.2", verdict(ratio, 1.2, False)),
+        summary += [(f"P3 saga / {RAW_CHAIN} dependent raw jobs, {name}", ratio, "<= 1.2", verdict(ratio, 1.2, False)),
                     ("   same, vs 6 self-enqueued raw jobs", result["saga"][0] / result["self-enqueued"][0],
                      "(info)", "")]
     table(f"P3 latency: submission to done, {preset.latency_repeats} rounds after {latency.WARM_UP} "
           f"warm-up (load {_load()})", ["worker class", "variant", "median ms", "p90 ms"], rows,
-          note="saga = start_saga() until its row says COMPLETED (5 step jobs + completion job); dependent = "
-               "6 no-op jobs chained with depends_on;\n  self-enqueued = a no-op job that enqueues the next, "
-               f"6 deep. Completion is polled every {latency.POLL_SECONDS * 1000:g} ms.")
+          note=f"saga = start_saga() until its row says COMPLETED ({JOBS_PER_SAGA} step jobs); dependent = "
+               f"{RAW_CHAIN} no-op jobs chained with depends_on;\n  self-enqueued = a no-op job that enqueues the next, "
+               f"{RAW_CHAIN} deep. Completion is polled every {latency.POLL_SECONDS * 1000:g} ms.")
     return summary
 
 

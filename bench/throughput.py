@@ -37,7 +37,8 @@ class Run:
 
 def saga_run(bench, kind, sagas, workers=1, *options, saga_type=SAGA_TYPE):
     """N sagas of a type through `workers` worker processes of a kind."""
-    per_saga = len(get_definition(saga_type).steps) + 1  # its step jobs and the completion job
+    definition = get_definition(saga_type)
+    per_saga = len(definition.steps) + (definition.on_complete is not None)  # a hook has its own job
     app, url = bench.databases.fresh(bench.redis_url)
     flush_redis(app)
     submit_sagas(app, sagas, saga_type)

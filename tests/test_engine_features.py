@@ -73,10 +73,10 @@ def start_saga(app, saga_type, payload):
 def test_steps_read_the_results_of_earlier_steps(app):
     saga_id = start_saga(app, "test_pivot", {"add": 2})
     run_jobs(app)
-    with app.app_context():
-        from app.extensions import db
-        from app.models import Saga
-        assert db.session.get(Saga, saga_id).context["Count"] == {"total": 42}
+    detail = app.test_client().get(f"/api/sagas/{saga_id}").get_json()
+    assert detail["status"] == "COMPLETED"
+    assert detail["context"]["Start"] == {"value": 40}
+    assert detail["context"]["Count"] == {"total": 42}
 
 
 def test_failures_after_the_pivot_are_retried_until_they_succeed(app):

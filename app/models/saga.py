@@ -9,7 +9,7 @@ from app.extensions import db
 
 
 class Saga(db.Model):
-    """One run of a saga definition; `context` accumulates the results of its steps."""
+    """One run of a saga definition; each step keeps its own result (see app/saga/results.py)."""
 
     __tablename__ = "sagas"
     __table_args__ = (
@@ -21,7 +21,6 @@ class Saga(db.Model):
     type: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24), default="PENDING")
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    context: Mapped[dict] = mapped_column(JSON, default=dict)
     step_count: Mapped[int]
     current_step: Mapped[int] = mapped_column(default=0)
     retries: Mapped[int] = mapped_column(default=0)

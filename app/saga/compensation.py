@@ -10,6 +10,7 @@ from app.saga import dispatch, faults
 from app.saga.definition import StepContext, get_definition
 from app.saga.execution import attempt
 from app.saga.journal import claim_step, load_step, lock_saga, move_saga, move_step
+from app.saga.results import StepResults
 from app.saga.states import SagaStatus as S
 from app.saga.states import StepStatus as T
 
@@ -89,7 +90,7 @@ def compensate_step(saga_id, index):
                       "compensation.started")
     if step is None:
         return dispatch.rollback()
-    number, payload, results, saga_type = step.compensation_attempts, saga.payload, saga.context, saga.type
+    number, payload, saga_type = step.compensation_attempts, saga.payload, saga.type
     dispatch.commit()
     definition = get_definition(saga_type).step(index)
     fault = faults.fault_for(payload, definition.name)
@@ -98,7 +99,7 @@ def compensate_step(saga_id, index):
         faults.before_compensation(fault, number)
         return definition.compensation(context)
 
-    outcome = attempt(call, StepContext(saga_id, saga_type, payload, results, number))
+    outcome = attempt(call, StepContext(saga_id, saga_type, payload, StepResults(saga_id), number))
     saga = lock_saga(saga_id)
     step = load_step(saga_id, index)
     if saga.status != S.COMPENSATING or step.status != T.COMPENSATING \

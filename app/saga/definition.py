@@ -1,6 +1,7 @@
 """How a saga type is declared: steps with action, compensation and policy, registered by name."""
 import random
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from flask import current_app
@@ -38,7 +39,7 @@ class StepContext:
     saga_id: int
     saga_type: str
     payload: dict
-    results: dict
+    results: Mapping[str, dict]  # earlier steps' results by step name, read on first use
     attempt: int
 
     def result_of(self, step_name, key=None):

@@ -1,5 +1,7 @@
 """Commit, then enqueue: jobs asked for inside a transaction go to RQ only after it commits."""
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +15,7 @@ from app.saga.definition import get_definition
 log = logging.getLogger(__name__)
 
 _KEY = "saga_jobs"
+_handoff = threading.local()
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,15 @@ def completion_job_id(saga_id):
 
 def request_step(saga, index, attempt, delay=0.0):
     """Ask for attempt number `attempt` of a step once the current transaction commits."""
-    definition = get_definition(saga.type).step(index)
-    _request(JobRequest("jobs.process_step", (saga.id, index), definition.timeout_seconds(),
-                        step_job_id(saga.id, index, attempt), delay,
-                        f"{saga.type} #{saga.id} {definition.name}"))
+    request_step_of(saga.id, saga.type, index, attempt, delay)
+
+
+def request_step_of(saga_id, saga_type, index, attempt, delay=0.0):
+    """`request_step` by the saga's id and type."""
+    definition = get_definition(saga_type).step(index)
+    _request(JobRequest("jobs.process_step", (saga_id, index), definition.timeout_seconds(),
+                        step_job_id(saga_id, index, attempt), delay,
+                        f"{saga_type} #{saga_id} {definition.name}"))
 
 
 def request_compensation(saga, index, attempt, delay=0.0):
@@ -64,9 +72,14 @@ def request_compensation(saga, index, attempt, delay=0.0):
 
 def request_completion(saga):
     """Ask for the saga's completion once the transaction commits."""
-    timeout = get_definition(saga.type).steps[-1].timeout_seconds()
-    _request(JobRequest("jobs.complete_saga", (saga.id,), timeout, completion_job_id(saga.id),
-                        description=f"{saga.type} #{saga.id} complete"))
+    request_completion_of(saga.id, saga.type)
+
+
+def request_completion_of(saga_id, saga_type):
+    """`request_completion` by the saga's id and type."""
+    timeout = get_definition(saga_type).steps[-1].timeout_seconds()
+    _request(JobRequest("jobs.complete_saga", (saga_id,), timeout, completion_job_id(saga_id),
+                        description=f"{saga_type} #{saga_id} complete"))
 
 
 def _request(job):
@@ -83,9 +96,13 @@ def commit():
     pending = db.session.info.pop(_KEY, [])
     db.session.commit()
     journal.flush_log()
+    handed_off = getattr(_handoff, "jobs", None)
     for job in pending:
         try:
-            enqueue(job)
+            if handed_off is not None and not job.delay:
+                handed_off.append(prepare(job))
+            else:
+                enqueue(job)
         except RedisError:
             log.exception("could not enqueue %s; the sweeper will enqueue it again", job.job_id,
                           extra={"saga_id": job.args[0]})
@@ -98,17 +115,37 @@ def rollback():
     db.session.rollback()
 
 
+@contextmanager
+def handing_off():
+    """Collect this thread's immediate jobs as prepared RQ jobs instead of enqueueing them.
+
+    The saga worker classes (app/worker.py) use it to write a step's successor in the same Redis
+    transaction that records the step job's end, instead of in round trips of its own.
+    """
+    _handoff.jobs = jobs = []
+    try:
+        yield jobs
+    finally:
+        _handoff.jobs = None
+
+
+def prepare(job):
+    """The RQ job for a request, not yet enqueued: (queue, job) for `queue.enqueue_job`."""
+    queue = saga_queue()
+    return queue, queue.create_job(job.function, **_options(job))
+
+
 def enqueue(job):
     """Put one job on the saga queue, now or after its delay via RQ's scheduler."""
-    options = dict(
-        args=job.args,
-        job_timeout=job.timeout,
-        result_ttl=0,
-        failure_ttl=current_app.config["SAGA_FAILURE_TTL"],
-        description=job.description or None,
-        job_id=job.job_id,
-    )
-    queue = saga_queue()
+    queue, options = saga_queue(), _options(job)
     if job.delay > 0:
+        options["job_timeout"] = options.pop("timeout")
         return queue.enqueue_in(timedelta(seconds=job.delay), job.function, **options)
-    return queue.enqueue(job.function, **options)
+    return queue.enqueue_job(queue.create_job(job.function, **options))
+
+
+def _options(job):
+    """How the engine's jobs are kept: no result (the outcome is in the database), failures a while."""
+    return dict(args=job.args, timeout=job.timeout, result_ttl=0,
+                failure_ttl=current_app.config["SAGA_FAILURE_TTL"], description=job.description or None,
+                job_id=job.job_id)

@@ -82,11 +82,34 @@ def record(saga, event_type, step=None, **fields):
         step_name=step.name if step is not None else None, **fields,
     )
     db.session.add(event)
+    _log_after_commit(event_type, saga.id, saga.type, event.step_name, fields)
+    return event
+
+
+EVENT_FIELDS = ("from_status", "to_status", "attempt", "duration_ms", "error_type", "error", "actor", "detail")
+
+
+def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, **fields):
+    """One event as the column values of a `saga_events` row, for a Core insert (the hot path)."""
+    row = dict.fromkeys(EVENT_FIELDS)
+    row.update(actor="orchestrator", **fields)
+    row.update(saga_id=saga_id, type=event_type, created_at=created_at, step_index=step_index,
+               step_name=step_name)
+    return row
+
+
+def log_rows(saga_type, rows):
+    """Log events inserted as rows, once their transaction commits."""
+    for row in rows:
+        _log_after_commit(row["type"], row["saga_id"], saga_type, row["step_name"], row)
+
+
+def _log_after_commit(event_type, saga_id, saga_type, step_name, fields):
+    """Keep a transition's log line until its transaction commits."""
     db.session.info.setdefault(LOG_KEY, []).append(
-        (event_type, {"saga_id": saga.id, "saga_type": saga.type, "step": event.step_name,
+        (event_type, {"saga_id": saga_id, "saga_type": saga_type, "step": step_name,
                       "attempt": fields.get("attempt"), "duration_ms": fields.get("duration_ms"),
                       "error": fields.get("error"), "to_status": fields.get("to_status")}))
-    return event
 
 
 def flush_log():

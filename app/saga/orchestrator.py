@@ -1,38 +1,28 @@
 """The orchestrator: moves a saga forward one step job at a time, and decides each next move."""
-from dataclasses import dataclass
 from datetime import timedelta
 
 from app import clock
-from app.saga import compensation, dispatch, faults
+from app.saga import compensation, dispatch, faults, hotpath
 from app.saga.definition import StepContext, get_definition
 from app.saga.execution import attempt
+from app.saga.hotpath import StepRun
 from app.saga.journal import claim_step, load_step, lock_saga, move_saga, move_step, record
+from app.saga.results import StepResults
 from app.saga.states import SagaStatus as S
 from app.saga.states import StepStatus as T
 
 CANCELLED = "cancelled by an operator"
 
 
-@dataclass(frozen=True)
-class StepRun:
-    """What one claimed attempt needs after its claim has committed."""
-
-    saga_id: int
-    saga_type: str
-    index: int
-    attempt: int
-    payload: dict
-    results: dict
-    using_fallback: bool
-    variant_attempt: int
-
-
 def run_step(saga_id, index):
     """Claim one attempt of a step, run it, and record what happened."""
-    run = _claim(saga_id, index)
+    run = hotpath.claim(saga_id, index)
+    if run is hotpath.FORWARD:
+        run = _claim(saga_id, index)
     if run is None:
         return
-    step = get_definition(run.saga_type).step(index)
+    definition = get_definition(run.saga_type)
+    step = definition.step(index)
     fault = faults.fault_for(run.payload, step.name)
     action = step.fallback if run.using_fallback else step.action
 
@@ -40,7 +30,10 @@ def run_step(saga_id, index):
         faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds())
         return action(context)
 
-    outcome = attempt(call, StepContext(saga_id, run.saga_type, run.payload, run.results, run.attempt))
+    context = StepContext(saga_id, run.saga_type, run.payload, StepResults(saga_id), run.attempt)
+    outcome = attempt(call, context)
+    if outcome.ok and hotpath.succeed(run, outcome, definition):
+        return
     saga = lock_saga(saga_id)
     step_row = load_step(saga_id, index)
     if step_row is None or step_row.status != T.RUNNING or step_row.attempts != run.attempt:
@@ -50,7 +43,7 @@ def run_step(saga_id, index):
 
 
 def _claim(saga_id, index):
-    """Claim the step in its own committed transaction, or return None if it is not ours."""
+    """The general claim, for what the hot path leaves: a cancel request or a passed deadline."""
     saga = lock_saga(saga_id)
     if saga is None or saga.status not in (S.PENDING, S.RUNNING) or saga.current_step != index:
         return dispatch.rollback()  # finished, compensating, or a stray job for another step
@@ -62,8 +55,7 @@ def _claim(saga_id, index):
         return dispatch.rollback()
     if saga.status == S.PENDING:
         move_saga(saga, S.RUNNING, "saga.started")
-    saga.current_step = index
-    run = StepRun(saga.id, saga.type, index, step.attempts, saga.payload, saga.context,
+    run = StepRun(saga.id, saga.type, index, step.name, step.attempts, saga.payload,
                   step.fallback_from_attempt is not None, variant_attempt(step))
     dispatch.commit()
     return run
@@ -116,7 +108,6 @@ def _succeed(saga, step, outcome, fields):
     saga_definition = get_definition(saga.type)
     step.result, step.error, step.error_type = outcome.result, None, None
     move_step(saga, step, T.SUCCEEDED, "step.succeeded", **fields)
-    saga.context = {**saga.context, step.name: outcome.result}
     if saga.cancel_requested and saga_definition.pivot_index is not None \
             and step.index >= saga_definition.pivot_index:
         saga.cancel_requested = False
@@ -164,7 +155,7 @@ def complete_saga(saga_id):
         return dispatch.commit()
     definition = get_definition(saga.type)
     if definition.on_complete is not None:
-        definition.on_complete(StepContext(saga.id, saga.type, saga.payload, saga.context, 1))
+        definition.on_complete(StepContext(saga.id, saga.type, saga.payload, StepResults(saga.id), 1))
     saga.finished_at = clock.now()
     move_saga(saga, S.COMPLETED, "saga.completed")
     dispatch.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import func, inspect
 from app import clock
 from app.extensions import db
 from app.models import Saga, SagaEvent, SagaStep
+from app.saga.results import results_of
 
 ATTEMPT_STARTS = {"step.started": "action", "compensation.started": "compensation"}
 ATTEMPT_ENDS = {
@@ -101,8 +102,9 @@ def saga_detail(saga):
     """A saga with its steps (each with every attempt) and its history."""
     events = get_events(saga.id)
     attempts = attempts_by_step(events)
-    steps = [{**_columns(step), "history": attempts.get(step.index, [])} for step in get_steps(saga.id)]
-    return {**_columns(saga), "steps": steps, "events": events}
+    rows = get_steps(saga.id)
+    steps = [{**_columns(step), "history": attempts.get(step.index, [])} for step in rows]
+    return {**_columns(saga), "context": results_of(rows), "steps": steps, "events": events}
 
 
 def _columns(record):

@@ -34,7 +34,7 @@ def start_saga(saga_type, payload, idempotency_key=None, request_hash=None):
     if idempotency_key and (existing := find_by_idempotency_key(idempotency_key)):
         return existing, False
     now = clock.now()
-    saga = Saga(type=saga_type, payload=payload, context={}, step_count=len(definition.steps),
+    saga = Saga(type=saga_type, payload=payload, step_count=len(definition.steps),
                 idempotency_key=idempotency_key, request_hash=request_hash, created_at=now,
                 deadline_at=now + timedelta(seconds=current_app.config["SAGA_TIMEOUT"]))
     try:

@@ -1,0 +1,185 @@
+"""The hot path (app/saga/hotpath.py) and the saga worker classes (app/worker.py).
+
+The common case runs in a few Core statements; these tests pin that it writes the same history
+as the general path, hands anything unusual over to it, and that the saga workers write each
+step's successor with the step job's end.
+"""
+from rq import Queue
+from sqlalchemy import func, select
+
+import jobs
+from app.extensions import db, redis_connection
+from app.models import Saga, SagaEvent, SagaStep
+from app.saga import dispatch, hotpath
+from app.saga.definition import SagaDefinition, Step, register
+from app.saga.submission import start_saga
+from app.worker import SagaSimpleWorker, warm_up
+from tests.conftest import run_jobs
+
+SEEN = []
+
+
+def remember(name):
+    def action(ctx):
+        SEEN.append((name, dict(ctx.results)))
+        return {"from": name}
+    return action
+
+
+def confirm(ctx):
+    SEEN.append(("on_complete", dict(ctx.results)))
+
+
+PLAIN = register(SagaDefinition("test_hot_plain", tuple(Step(f"S{i}", remember(f"S{i}")) for i in range(3))))
+HOOKED = register(SagaDefinition("test_hot_hooked", (Step("A", remember("A")), Step("B", remember("B"))),
+                                 on_complete=confirm))
+
+
+def start(app, saga_type, payload=None):
+    with app.app_context():
+        return start_saga(saga_type, payload or {})[0].id
+
+
+def history(app, saga_id):
+    with app.app_context():
+        return [(event.type, event.step_name, event.from_status, event.to_status, event.attempt)
+                for event in db.session.execute(select(SagaEvent).where(SagaEvent.saga_id == saga_id)
+                                                .order_by(SagaEvent.id)).scalars()]
+
+
+def queued_ids(app):
+    with app.app_context():
+        return Queue(app.config["SAGA_QUEUE"], connection=redis_connection()).job_ids
+
+
+def test_a_saga_without_a_hook_completes_in_its_last_steps_transaction(app):
+    SEEN.clear()
+    saga_id = start(app, "test_hot_plain")
+    run_jobs(app)
+    assert history(app, saga_id) == [
+        ("saga.created", None, None, "PENDING", None),
+        ("step.started", "S0", "PENDING", "RUNNING", 1),
+        ("saga.started", None, "PENDING", "RUNNING", None),
+        ("step.succeeded", "S0", "RUNNING", "SUCCEEDED", 1),
+        ("step.started", "S1", "PENDING", "RUNNING", 1),
+        ("step.succeeded", "S1", "RUNNING", "SUCCEEDED", 1),
+        ("step.started", "S2", "PENDING", "RUNNING", 1),
+        ("step.succeeded", "S2", "RUNNING", "SUCCEEDED", 1),
+        ("saga.completed", None, "RUNNING", "COMPLETED", None),
+    ]
+    with app.app_context():
+        saga = db.session.get(Saga, saga_id)
+        assert (saga.status, saga.current_step, saga.finished_at is not None) == ("COMPLETED", 2, True)
+    # each step read the results of the steps before it, from the steps themselves
+    assert SEEN == [("S0", {}), ("S1", {"S0": {"from": "S0"}}),
+                    ("S2", {"S0": {"from": "S0"}, "S1": {"from": "S1"}})]
+
+
+def test_a_saga_with_a_hook_completes_in_its_completion_job(app):
+    SEEN.clear()
+    saga_id = start(app, "test_hot_hooked")
+    with app.app_context():
+        jobs.process_step(saga_id, 0)
+        jobs.process_step(saga_id, 1)
+    assert queued_ids(app)[-1] == dispatch.completion_job_id(saga_id)
+    run_jobs(app)
+    assert history(app, saga_id)[-2:] == [("step.succeeded", "B", "RUNNING", "SUCCEEDED", 1),
+                                          ("saga.completed", None, "RUNNING", "COMPLETED", None)]
+    assert SEEN[-1] == ("on_complete", {"A": {"from": "A"}, "B": {"from": "B"}})
+
+
+def test_a_retried_step_leaves_retrying_on_its_next_claim(app):
+    saga_id = start(app, "order_placement", {"faults": {"ValidateUser": {"kind": "transient", "times": 1}}})
+    run_jobs(app)
+    started = [event for event in history(app, saga_id) if event[0] == "step.started" and event[1] == "ValidateUser"]
+    assert started == [("step.started", "ValidateUser", "PENDING", "RUNNING", 1),
+                       ("step.started", "ValidateUser", "RETRYING", "RUNNING", 2)]
+
+
+def cancel_mid_step(ctx):
+    """An operator cancels the saga while this step runs."""
+    from app.saga import operator
+    operator.cancel(ctx.saga_id, "ops", "changed my mind")
+    return {"from": "B"}
+
+
+CANCELLED = register(SagaDefinition("test_hot_cancelled", (
+    Step("A", remember("A"), compensation=remember("undo A")),
+    Step("B", cancel_mid_step, compensation=remember("undo B")),
+    Step("C", remember("C")))))
+
+
+def test_a_cancel_requested_during_a_step_takes_the_general_path(app):
+    SEEN.clear()
+    saga_id = start(app, "test_hot_cancelled")
+    run_jobs(app)
+    events = history(app, saga_id)
+    assert ("step.succeeded", "B", "RUNNING", "SUCCEEDED", 1) in events
+    assert [name for name, _ in SEEN] == ["A", "undo B", "undo A"]  # C never ran; B and A were undone
+    with app.app_context():
+        assert db.session.get(Saga, saga_id).status == "COMPENSATED"
+
+
+def test_a_superseded_attempt_writes_nothing(app):
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        run = hotpath.claim(saga_id, 0)
+        step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
+                                                         SagaStep.index == 0)).scalar_one()
+        step.attempts += 1  # as if the sweeper had settled this attempt and another had been claimed
+        db.session.commit()
+        before = db.session.scalar(select(func.count()).select_from(SagaEvent))
+        from app.saga.execution import Outcome
+        assert hotpath.succeed(run, Outcome(True, 1.0, result={"x": 1}), PLAIN) is True
+        db.session.remove()
+        step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
+                                                         SagaStep.index == 0)).scalar_one()
+        assert (step.status, step.result) == ("RUNNING", None)
+        assert db.session.scalar(select(func.count()).select_from(SagaEvent)) == before
+        assert db.session.get(Saga, saga_id).current_step == 0
+
+
+def test_warm_up_leaves_nothing_behind(app):
+    with app.app_context():
+        hotpath.warm_up()
+        assert db.session.scalar(select(func.count()).select_from(Saga)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SagaStep)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SagaEvent)) == 0
+
+
+def saga_worker(app):
+    warm_up()
+    connection = redis_connection()
+    return SagaSimpleWorker([Queue(app.config["SAGA_QUEUE"], connection=connection)], connection=connection)
+
+
+def test_the_saga_worker_writes_the_successor_with_the_jobs_end(app, monkeypatch):
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        worker = saga_worker(app)
+        sent_alone = []
+        monkeypatch.setattr(dispatch, "enqueue", lambda job: sent_alone.append(job))
+        queue = worker.queues[0]
+        job = queue.dequeue_any([queue], None, connection=worker.connection)[0]
+        worker.execute_job(job, queue)
+        assert sent_alone == []  # nothing went to Redis on its own
+        assert queue.job_ids == [dispatch.step_job_id(saga_id, 1, 1)]
+        assert queue.fetch_job(job.id) is None  # the first job finished (result_ttl=0)
+        saga_worker(app).work(burst=True, logging_level="WARNING")
+        assert sent_alone == []
+        assert db.session.get(Saga, saga_id).status == "COMPLETED"
+        assert queue.count == 0 and queue.failed_job_registry.count == 0
+
+
+def test_a_successor_the_jobs_end_did_not_take_is_sent_on_its_own(app, monkeypatch):
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        worker = saga_worker(app)
+        queue = worker.queues[0]
+
+        def finish_without_pipeline(job, *args, **kwargs):  # as if the job had ended another way
+            return None
+        monkeypatch.setattr(worker, "handle_job_success", finish_without_pipeline)
+        job = queue.dequeue_any([queue], None, connection=worker.connection)[0]
+        worker.execute_job(job, queue)
+        assert dispatch.step_job_id(saga_id, 1, 1) in queue.job_ids
