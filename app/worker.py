@@ -8,6 +8,7 @@ from rq import SimpleWorker, Worker
 from sqlalchemy.orm import configure_mappers
 
 import jobs
+from app.extensions import db
 from app.saga import dispatch
 
 
@@ -57,7 +58,7 @@ def warm_up():
     from app.saga import compensation, hotpath, orchestrator, sweeper  # noqa: F401  (what jobs import)
     configure_mappers()
     with app.app_context():
-        hotpath.warm_up()
+        hotpath.warm_up(db.engine.dialect)
     return app
 
 

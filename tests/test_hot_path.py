@@ -4,14 +4,18 @@ The common case runs in a few Core statements; these tests pin that it writes th
 as the general path, hands anything unusual over to it, and that the saga workers write each
 step's successor with the step job's end.
 """
+from datetime import datetime
+
+import pytest
 from rq import Queue
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 import jobs
 from app.extensions import db, redis_connection
 from app.models import Saga, SagaEvent, SagaStep
 from app.saga import dispatch, hotpath
 from app.saga.definition import SagaDefinition, Step, register
+from app.saga.prepared import Prepared
 from app.saga.submission import start_saga
 from app.worker import SagaSimpleWorker, warm_up
 from tests.conftest import run_jobs
@@ -122,16 +126,16 @@ def test_a_cancel_requested_during_a_step_takes_the_general_path(app):
 
 def test_a_superseded_attempt_writes_nothing(app):
     saga_id = start(app, "test_hot_plain")
-    with app.app_context():
-        run = hotpath.claim(saga_id, 0)
+    with app.app_context(), hotpath.connection() as plain:
+        run = hotpath.claim(plain, saga_id, 0)
         step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
                                                          SagaStep.index == 0)).scalar_one()
         step.attempts += 1  # as if the sweeper had settled this attempt and another had been claimed
         db.session.commit()
         before = db.session.scalar(select(func.count()).select_from(SagaEvent))
+        db.session.remove()  # the attempt wrote nothing through the session: the plain connection settles
         from app.saga.execution import Outcome
-        assert hotpath.succeed(run, Outcome(True, 1.0, result={"x": 1}), PLAIN) is True
-        db.session.remove()
+        assert hotpath.succeed(plain, run, Outcome(True, 1.0, result={"x": 1}), PLAIN) is True
         step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
                                                          SagaStep.index == 0)).scalar_one()
         assert (step.status, step.result) == ("RUNNING", None)
@@ -139,12 +143,37 @@ def test_a_superseded_attempt_writes_nothing(app):
         assert db.session.get(Saga, saga_id).current_step == 0
 
 
-def test_warm_up_leaves_nothing_behind(app):
+def test_prepared_statements_convert_values_as_sqlalchemy_does(app):
+    deadline = datetime(2026, 11, 26, 12, 30, 15, 250000)
+    lock = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))
+                    .values(deadline_at=bindparam("b_deadline"), payload=bindparam("b_payload"),
+                            updated_at=bindparam("b_deadline"))
+                    .returning(Saga.__table__.c.deadline_at, Saga.__table__.c.payload,
+                               Saga.__table__.c.cancel_requested, Saga.__table__.c.type))
+    saga_id = start(app, "test_hot_plain")
     with app.app_context():
-        hotpath.warm_up()
-        assert db.session.scalar(select(func.count()).select_from(Saga)) == 0
-        assert db.session.scalar(select(func.count()).select_from(SagaStep)) == 0
-        assert db.session.scalar(select(func.count()).select_from(SagaEvent)) == 0
+        connection = db.session.connection()
+        assert lock.first(connection, {"b_saga": saga_id, "b_deadline": deadline, "b_payload": {"n": [1, "é"]}}) \
+            == (deadline, {"n": [1, "é"]}, False, "test_hot_plain")
+        assert lock.first(connection, {"b_saga": saga_id + 1, "b_deadline": deadline, "b_payload": {}}) is None
+        db.session.commit()
+        saga = db.session.get(Saga, saga_id)  # read back through the ORM: the same values
+        assert (saga.deadline_at, saga.payload) == (deadline, {"n": [1, "é"]})
+        with pytest.raises(KeyError):
+            lock.first(db.session.connection(), {"b_saga": saga_id})  # a missing parameter is an error
+        db.session.rollback()
+        # a column whose value SQLAlchemy would compute in Python must be given explicitly
+        forgetful = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))
+                             .values(retries=1))
+        with pytest.raises(ValueError, match="updated_at"):
+            forgetful.compiled(db.engine.dialect)
+
+
+def test_warm_up_compiles_every_hot_statement(app):
+    with app.app_context():
+        dialect = db.engine.dialect
+        hotpath.warm_up(dialect)
+        assert all(statement.compiled(dialect).sql for statement in hotpath.STATEMENTS)
 
 
 def saga_worker(app):

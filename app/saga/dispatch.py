@@ -56,10 +56,14 @@ def request_step(saga, index, attempt, delay=0.0):
 
 def request_step_of(saga_id, saga_type, index, attempt, delay=0.0):
     """`request_step` by the saga's id and type."""
+    _request(step_job(saga_id, saga_type, index, attempt, delay))
+
+
+def step_job(saga_id, saga_type, index, attempt, delay=0.0):
+    """The job that runs one attempt of a step."""
     definition = get_definition(saga_type).step(index)
-    _request(JobRequest("jobs.process_step", (saga_id, index), definition.timeout_seconds(),
-                        step_job_id(saga_id, index, attempt), delay,
-                        f"{saga_type} #{saga_id} {definition.name}"))
+    return JobRequest("jobs.process_step", (saga_id, index), definition.timeout_seconds(),
+                      step_job_id(saga_id, index, attempt), delay, f"{saga_type} #{saga_id} {definition.name}")
 
 
 def request_compensation(saga, index, attempt, delay=0.0):
@@ -77,9 +81,14 @@ def request_completion(saga):
 
 def request_completion_of(saga_id, saga_type):
     """`request_completion` by the saga's id and type."""
+    _request(completion_job(saga_id, saga_type))
+
+
+def completion_job(saga_id, saga_type):
+    """The job that completes a saga."""
     timeout = get_definition(saga_type).steps[-1].timeout_seconds()
-    _request(JobRequest("jobs.complete_saga", (saga_id,), timeout, completion_job_id(saga_id),
-                        description=f"{saga_type} #{saga_id} complete"))
+    return JobRequest("jobs.complete_saga", (saga_id,), timeout, completion_job_id(saga_id),
+                      description=f"{saga_type} #{saga_id} complete")
 
 
 def _request(job):
@@ -96,8 +105,13 @@ def commit():
     pending = db.session.info.pop(_KEY, [])
     db.session.commit()
     journal.flush_log()
+    send(pending)
+
+
+def send(jobs):
+    """Enqueue jobs whose transaction has committed (or hand them off: see `handing_off`)."""
     handed_off = getattr(_handoff, "jobs", None)
-    for job in pending:
+    for job in jobs:
         try:
             if handed_off is not None and not job.delay:
                 handed_off.append(prepare(job))

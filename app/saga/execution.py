@@ -40,7 +40,8 @@ def attempt(call, context):
 
     try:
         result = call(context)
-        db.session.flush()
+        if db.session.registry.has():  # the action used the session: send its writes now
+            db.session.flush()
     except (BaseTimeoutException, StepTimedOut) as exc:
         db.session.rollback()
         return Outcome(False, elapsed(), error=str(exc) or "timed out", error_type="Timeout",

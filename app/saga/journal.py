@@ -87,6 +87,7 @@ def record(saga, event_type, step=None, **fields):
 
 
 EVENT_FIELDS = ("from_status", "to_status", "attempt", "duration_ms", "error_type", "error", "actor", "detail")
+EVENT_COLUMNS = ("saga_id", "type", "created_at", "step_index", "step_name", *EVENT_FIELDS)
 
 
 def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, **fields):
@@ -99,17 +100,21 @@ def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, 
 
 
 def log_rows(saga_type, rows):
-    """Log events inserted as rows, once their transaction commits."""
+    """Log events inserted as rows (call it once their transaction has committed)."""
     for row in rows:
-        _log_after_commit(row["type"], row["saga_id"], saga_type, row["step_name"], row)
+        log.info("%s", row["type"], extra=_log_fields(row["saga_id"], saga_type, row["step_name"], row))
 
 
 def _log_after_commit(event_type, saga_id, saga_type, step_name, fields):
     """Keep a transition's log line until its transaction commits."""
-    db.session.info.setdefault(LOG_KEY, []).append(
-        (event_type, {"saga_id": saga_id, "saga_type": saga_type, "step": step_name,
-                      "attempt": fields.get("attempt"), "duration_ms": fields.get("duration_ms"),
-                      "error": fields.get("error"), "to_status": fields.get("to_status")}))
+    db.session.info.setdefault(LOG_KEY, []).append((event_type, _log_fields(saga_id, saga_type, step_name, fields)))
+
+
+def _log_fields(saga_id, saga_type, step_name, fields):
+    """What a transition's log line carries."""
+    return {"saga_id": saga_id, "saga_type": saga_type, "step": step_name, "attempt": fields.get("attempt"),
+            "duration_ms": fields.get("duration_ms"), "error": fields.get("error"),
+            "to_status": fields.get("to_status")}
 
 
 def flush_log():
