@@ -6,9 +6,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
+from app.saga import prepared
+
 
 class Counters:
-    """Installs listeners on every SQLAlchemy engine and on redis-py's socket writes."""
+    """Installs listeners on every SQLAlchemy engine, the engine's prepared statements (which run on
+    the driver's cursor, past SQLAlchemy's events) and redis-py's socket writes."""
 
     def __init__(self):
         self.values = Counter()
@@ -27,6 +30,17 @@ class Counters:
             return send(connection, command, check_health)
 
         AbstractConnection.send_packed_command = counted_send
+        run_one, run_many = prepared.execute, prepared.execute_many
+
+        def counted_execute(cursor, sql, parameters):
+            self._statement(None, cursor, sql, parameters, None, False)
+            return run_one(cursor, sql, parameters)
+
+        def counted_execute_many(cursor, sql, rows):
+            self._statement(None, cursor, sql, rows, None, True)
+            return run_many(cursor, sql, rows)
+
+        prepared.execute, prepared.execute_many = counted_execute, counted_execute_many
         return self
 
     def snapshot(self):

@@ -155,7 +155,10 @@ def enqueue(job):
     if job.delay > 0:
         options["job_timeout"] = options.pop("timeout")
         return queue.enqueue_in(timedelta(seconds=job.delay), job.function, **options)
-    return queue.enqueue_job(queue.create_job(job.function, **options))
+    with queue.connection.pipeline() as pipeline:  # one round trip (alone, RQ makes two)
+        enqueued = queue.enqueue_job(queue.create_job(job.function, **options), pipeline=pipeline)
+        pipeline.execute()
+    return enqueued
 
 
 def _options(job):
