@@ -21,6 +21,8 @@ class SendsNextWithItsEnd:
     any enqueue lost after a commit.
     """
 
+    _handed_off, _sent_with_end = (), False
+
     def perform_job(self, job, queue, execution):
         """Run the job with this thread's enqueues handed off, and send any RQ did not take."""
         self._sent_with_end = False
@@ -29,14 +31,25 @@ class SendsNextWithItsEnd:
             try:
                 return super().perform_job(job, queue, execution)
             finally:
+                self._handed_off = ()  # RQ may clean up other jobs later: these are not theirs
                 if handed_off and not self._sent_with_end:
-                    self._send(handed_off)  # the job ended in a way that wrote no pipeline
+                    self._send(handed_off)  # no closing transaction of the job went through
 
     def cleanup_execution(self, job, pipeline, execution=None):
-        """RQ's last step inside the job's closing transaction: add the successors to it."""
+        """RQ's last step inside the job's closing transaction: on success, add the successors.
+
+        Only the success transaction is already in MULTI, as enqueueing into a pipeline needs; a
+        WatchError retry builds it again and adds them again. After a failure (the job's own
+        commit stands), `perform_job` sends them on their own.
+        """
         super().cleanup_execution(job, pipeline=pipeline, execution=execution)
-        for queue, successor in getattr(self, "_handed_off", ()):
-            queue.enqueue_job(successor, pipeline=pipeline)
+        if pipeline.explicit_transaction:
+            for queue, successor in self._handed_off:
+                queue.enqueue_job(successor, pipeline=pipeline)
+
+    def handle_job_success(self, *args, **kwargs):
+        """RQ's success transaction, which carries the successors: sent once it has run."""
+        super().handle_job_success(*args, **kwargs)
         self._sent_with_end = True
 
     @staticmethod

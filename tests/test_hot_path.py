@@ -56,10 +56,16 @@ def queued_ids(app):
         return Queue(app.config["SAGA_QUEUE"], connection=redis_connection()).job_ids
 
 
-def test_a_saga_without_a_hook_completes_in_its_last_steps_transaction(app):
+def test_a_saga_without_a_hook_completes_in_its_last_steps_transaction(app, monkeypatch):
     SEEN.clear()
     saga_id = start(app, "test_hot_plain")
-    run_jobs(app)
+    asked = []
+    monkeypatch.setattr(dispatch, "enqueue", asked.append)
+    with app.app_context():
+        for index in range(3):
+            jobs.process_step(saga_id, index)
+    assert [job.job_id for job in asked] == [dispatch.step_job_id(saga_id, 1, 1),
+                                             dispatch.step_job_id(saga_id, 2, 1)]  # no completion job
     assert history(app, saga_id) == [
         ("saga.created", None, None, "PENDING", None),
         ("step.started", "S0", "PENDING", "RUNNING", 1),
@@ -126,8 +132,8 @@ def test_a_cancel_requested_during_a_step_takes_the_general_path(app):
 
 def test_a_superseded_attempt_writes_nothing(app):
     saga_id = start(app, "test_hot_plain")
-    with app.app_context(), hotpath.connection() as plain:
-        run = hotpath.claim(plain, saga_id, 0)
+    with app.app_context():
+        run = hotpath.claim(saga_id, 0)
         step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
                                                          SagaStep.index == 0)).scalar_one()
         step.attempts += 1  # as if the sweeper had settled this attempt and another had been claimed
@@ -135,7 +141,7 @@ def test_a_superseded_attempt_writes_nothing(app):
         before = db.session.scalar(select(func.count()).select_from(SagaEvent))
         db.session.remove()  # the attempt wrote nothing through the session: the plain connection settles
         from app.saga.execution import Outcome
-        assert hotpath.succeed(plain, run, Outcome(True, 1.0, result={"x": 1}), PLAIN) is True
+        assert hotpath.succeed(run, Outcome(True, 1.0, result={"x": 1}), PLAIN) is True
         step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
                                                          SagaStep.index == 0)).scalar_one()
         assert (step.status, step.result) == ("RUNNING", None)
@@ -186,29 +192,71 @@ def test_the_saga_worker_writes_the_successor_with_the_jobs_end(app, monkeypatch
     saga_id = start(app, "test_hot_plain")
     with app.app_context():
         worker = saga_worker(app)
-        sent_alone = []
-        monkeypatch.setattr(dispatch, "enqueue", lambda job: sent_alone.append(job))
+
+        def no_other_way(*args, **kwargs):
+            raise AssertionError("the successor was sent on its own, not with the job's end")
+        monkeypatch.setattr(dispatch, "enqueue", no_other_way)
+        monkeypatch.setattr(SagaSimpleWorker, "_send", staticmethod(no_other_way))
         queue = worker.queues[0]
         job = queue.dequeue_any([queue], None, connection=worker.connection)[0]
         worker.execute_job(job, queue)
-        assert sent_alone == []  # nothing went to Redis on its own
         assert queue.job_ids == [dispatch.step_job_id(saga_id, 1, 1)]
         assert queue.fetch_job(job.id) is None  # the first job finished (result_ttl=0)
         saga_worker(app).work(burst=True, logging_level="WARNING")
-        assert sent_alone == []
         assert db.session.get(Saga, saga_id).status == "COMPLETED"
         assert queue.count == 0 and queue.failed_job_registry.count == 0
 
 
-def test_a_successor_the_jobs_end_did_not_take_is_sent_on_its_own(app, monkeypatch):
+def test_a_job_that_fails_after_its_commit_still_sends_its_successor(app, monkeypatch):
     saga_id = start(app, "test_hot_plain")
+    process_step = jobs.process_step
+
+    def crash_after_commit(saga_id, step_index):  # the step committed; then the job raises
+        process_step(saga_id, step_index)
+        raise RuntimeError("crashed after the commit")
+    monkeypatch.setattr(jobs, "process_step", crash_after_commit)
     with app.app_context():
         worker = saga_worker(app)
         queue = worker.queues[0]
-
-        def finish_without_pipeline(job, *args, **kwargs):  # as if the job had ended another way
-            return None
-        monkeypatch.setattr(worker, "handle_job_success", finish_without_pipeline)
         job = queue.dequeue_any([queue], None, connection=worker.connection)[0]
         worker.execute_job(job, queue)
-        assert dispatch.step_job_id(saga_id, 1, 1) in queue.job_ids
+        assert queue.failed_job_registry.get_job_ids() == [job.id]
+        assert queue.job_ids == [dispatch.step_job_id(saga_id, 1, 1)]  # sent after RQ recorded the failure
+        assert worker._handed_off == ()  # nothing left over for RQ's later clean-ups
+
+
+def write_a_user(ctx):
+    """A step that writes through the session, as real steps do."""
+    from app.models import User
+    db.session.add(User(name=f"from saga {ctx.saga_id}", email=f"s{ctx.saga_id}-{ctx.attempt}@example.com"))
+    if ctx.payload.get("supersede"):  # meanwhile the sweeper settles this attempt and claims another
+        with db.engine.begin() as other:
+            other.execute(update(SagaStep.__table__).where(SagaStep.__table__.c.saga_id == ctx.saga_id)
+                          .values(attempts=SagaStep.__table__.c.attempts + 1))
+    return {"wrote": True}
+
+
+register(SagaDefinition("test_hot_writes", (Step("Write", write_a_user),)))
+
+
+def users_from_sagas(app):
+    from app.models import User
+    with app.app_context():
+        return db.session.scalars(select(User.name).where(User.name.like("from saga %"))).all()
+
+
+def test_an_attempts_own_writes_commit_with_its_success(app):
+    saga_id = start(app, "test_hot_writes")
+    with app.app_context():
+        jobs.process_step(saga_id, 0)
+        assert db.session.get(Saga, saga_id).status == "COMPLETED"
+    assert users_from_sagas(app) == [f"from saga {saga_id}"]
+
+
+def test_a_superseded_attempts_own_writes_are_rolled_back(app):
+    saga_id = start(app, "test_hot_writes", {"supersede": True})
+    with app.app_context():
+        jobs.process_step(saga_id, 0)
+        step = db.session.scalars(select(SagaStep).where(SagaStep.saga_id == saga_id)).one()
+        assert (step.status, step.result) == ("RUNNING", None)
+    assert users_from_sagas(app) == []

@@ -136,11 +136,11 @@ def handing_off():
     The saga worker classes (app/worker.py) use it to write a step's successor in the same Redis
     transaction that records the step job's end, instead of in round trips of its own.
     """
-    _handoff.jobs = jobs = []
+    outer, _handoff.jobs = getattr(_handoff, "jobs", None), []
     try:
-        yield jobs
+        yield _handoff.jobs
     finally:
-        _handoff.jobs = None
+        _handoff.jobs = outer
 
 
 def prepare(job):

@@ -1,13 +1,15 @@
-"""The common case in a few Core statements: a step claimed, run, and succeeded.
+"""The common case in a few statements: a step claimed, run, and succeeded.
 
 Most step jobs find their saga running, uncancelled and in time, claim the step, and succeed.
-For them the orchestrator uses the prepared statements below instead of loading and flushing ORM
-objects: a claim is two or three statements and a success three, each transaction still opening
-with the write on the saga's row that serialises every decision about it (see `lock_saga`).
+For them the orchestrator runs the prepared statements below (app/saga/prepared.py) instead of
+loading and flushing ORM objects: a claim is three statements (four on a saga's first step) and
+a success three, each transaction still opening with the write on the saga's row that
+serialises every decision about it (see `journal.lock_saga`).
 
-Anything else (a cancel request, a passed deadline, a failure, a fallback) returns None here and
-takes the orchestrator's general path, which handles every case. Both paths make the same checked
-moves and write the same events, so the history reads the same whichever ran.
+Anything else goes to the orchestrator's general path, which handles every case: `claim`
+returns FORWARD for a cancel request or a passed deadline, and `succeed` returns False when the
+saga is no longer running as expected; failures never come here. Both paths make the same
+checked moves and write the same events, so the history reads the same whichever ran.
 """
 from dataclasses import dataclass
 
@@ -53,7 +55,7 @@ _CLAIM = Prepared(update(STEPS)
                   .values(status=T.RUNNING.value, attempts=STEPS.c.attempts + 1, started_at=bindparam("b_now"),
                           next_retry_at=None)
                   .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt))
-_EVENTS = Prepared(insert(EVENTS), column_keys=EVENT_COLUMNS)
+_EVENTS = Prepared(insert(EVENTS).inline(), column_keys=EVENT_COLUMNS)  # inline: no RETURNING of ids
 
 
 def _advance(**values):
@@ -91,11 +93,20 @@ class _Transaction:
     bookkeeping. Either way, logs and jobs follow the commit, never a rollback.
     """
 
-    def __init__(self, plain):
+    def __init__(self):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
-        self.connection = db.session.connection() if self.in_session else plain
+        if self.in_session:
+            self.connection = db.session.connection()
+        else:  # returned to the pool as soon as the transaction ends, not held through an attempt
+            self.connection = db.engine.connect()
+            self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
         if not self.in_session:
-            plain.begin()  # statements go to the driver, so begin here for the commit to reach it
+            self.connection.close()  # after a commit, nothing to undo; otherwise, a rollback
 
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
@@ -103,6 +114,7 @@ class _Transaction:
             db.session.commit()
         else:
             self.connection.commit()
+            self.connection.close()
         log_rows(saga_type, events)
         dispatch.send(jobs)
 
@@ -115,16 +127,13 @@ class _Transaction:
         return result
 
 
-def connection():
-    """One pooled connection for a job's hot-path transactions (a context manager)."""
-    return db.engine.connect()
-
-
-def claim(plain, saga_id, index):
+def claim(saga_id, index):
     """Claim the step for one attempt and commit: a StepRun, None (not ours), or FORWARD."""
-    now = clock.now()
-    transaction = _Transaction(plain)
-    connection = transaction.connection
+    with _Transaction() as transaction:
+        return _claim(transaction, transaction.connection, saga_id, index, clock.now())
+
+
+def _claim(transaction, connection, saga_id, index, now):
     saga = _LOCK.first(connection, {"b_saga": saga_id, "b_now": now})
     if saga is None:
         return transaction.rollback()
@@ -152,18 +161,21 @@ def claim(plain, saga_id, index):
                    attempts - (fallback_from or 0))
 
 
-def succeed(plain, run, outcome, definition):
+def succeed(run, outcome, definition):
     """Record a successful attempt and move on, in one transaction; False if the general path must.
 
     The attempt's own writes are already flushed into the session's transaction, so they commit
     with it. The last step of a saga without an on_complete hook completes the saga here too,
     sparing a job; with a hook, the completion job runs it.
     """
+    with _Transaction() as transaction:
+        return _succeed(transaction, transaction.connection, run, outcome, definition)
+
+
+def _succeed(transaction, connection, run, outcome, definition):
     now, last = clock.now(), run.index + 1 == len(definition.steps)
     params = {"b_saga": run.saga_id, "b_index": run.index, "b_now": now, "b_next": run.index + 1}
     statement = _TO_NEXT if not last else _TO_COMPLETION if definition.on_complete else _TO_COMPLETED
-    transaction = _Transaction(plain)
-    connection = transaction.connection
     if statement.rowcount(connection, params) != 1:
         if not transaction.in_session:
             transaction.rollback()  # the general path continues in the session's transaction

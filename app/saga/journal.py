@@ -93,7 +93,8 @@ EVENT_COLUMNS = ("saga_id", "type", "created_at", "step_index", "step_name", *EV
 def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, **fields):
     """One event as the column values of a `saga_events` row, for a Core insert (the hot path)."""
     row = dict.fromkeys(EVENT_FIELDS)
-    row.update(actor="orchestrator", **fields)
+    row["actor"] = "orchestrator"
+    row.update(fields)
     row.update(saga_id=saga_id, type=event_type, created_at=created_at, step_index=step_index,
                step_name=step_name)
     return row

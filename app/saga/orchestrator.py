@@ -16,25 +16,23 @@ CANCELLED = "cancelled by an operator"
 
 def run_step(saga_id, index):
     """Claim one attempt of a step, run it, and record what happened."""
-    with hotpath.connection() as connection:
-        run = hotpath.claim(connection, saga_id, index)
-        if run is hotpath.FORWARD:
-            run = _claim(saga_id, index)
-        if run is None:
-            return
-        definition = get_definition(run.saga_type)
-        step = definition.step(index)
-        fault = faults.fault_for(run.payload, step.name)
-        action = step.fallback if run.using_fallback else step.action
+    run = hotpath.claim(saga_id, index)
+    if run is hotpath.FORWARD:
+        run = _claim(saga_id, index)
+    if run is None:
+        return
+    definition = get_definition(run.saga_type)
+    step = definition.step(index)
+    fault = faults.fault_for(run.payload, step.name)
+    action = step.fallback if run.using_fallback else step.action
 
-        def call(context):
-            faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds())
-            return action(context)
+    def call(context):
+        faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds())
+        return action(context)
 
-        context = StepContext(saga_id, run.saga_type, run.payload, StepResults(saga_id), run.attempt)
-        outcome = attempt(call, context)
-        if outcome.ok and hotpath.succeed(connection, run, outcome, definition):
-            return
+    outcome = attempt(call, StepContext(saga_id, run.saga_type, run.payload, StepResults(saga_id), run.attempt))
+    if outcome.ok and hotpath.succeed(run, outcome, definition):
+        return
     saga = lock_saga(saga_id)
     step_row = load_step(saga_id, index)
     if step_row is None or step_row.status != T.RUNNING or step_row.attempts != run.attempt:

@@ -4,9 +4,13 @@ The hot path runs the same handful of statements for every step. Executed throug
 each call re-derives a cache key, looks up the compiled form, converts its parameters and wraps
 its result: several times what SQLite takes to run the statement. A Prepared statement asks
 SQLAlchemy once per dialect for the SQL (placeholders and casts included) and for the column
-types' own converters, then runs it on the DBAPI cursor of the session's connection, so it
-stays inside the session's transaction.
+types' own converters, then runs it on the DBAPI cursor of the SQLAlchemy connection it is
+given (a plain pooled one, or the session's when the statement must join its transaction).
+
+Running past SQLAlchemy also skips what it computes per execution: a column's Python-side
+default or onupdate. Compiling a statement that would need one raises, naming the column.
 """
+import weakref
 from dataclasses import dataclass
 
 
@@ -25,7 +29,7 @@ class Prepared:
 
     def __init__(self, statement, column_keys=None):
         self.statement, self.column_keys = statement, column_keys
-        self._compiled = {}
+        self._compiled = weakref.WeakKeyDictionary()  # dialect -> _Compiled; apps come and go in tests
 
     def compiled(self, dialect):
         """The statement for a dialect, compiled on first use."""
@@ -64,7 +68,11 @@ class Prepared:
         """Execute once on a SQLAlchemy Connection; returns the DBAPI cursor (close it)."""
         compiled = self.compiled(connection.dialect)
         cursor = connection.connection.cursor()
-        execute(cursor, compiled.sql, self._parameters(compiled, values))
+        try:
+            execute(cursor, compiled.sql, self._parameters(compiled, values))
+        except BaseException:
+            cursor.close()
+            raise
         return cursor
 
     def first(self, connection, values):
