@@ -17,11 +17,20 @@ from dataclasses import dataclass
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def free_port():
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count):
+    """Distinct TCP ports on the loopback interface that nothing listens on right now.
+
+    The probes stay bound until all are chosen: closed one by one, the kernel may hand the same
+    port out twice (it once gave Redis and gunicorn the same one).
+    """
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def port_open(port):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
-from chaos.processes import Service, Supervisor, free_port, port_open
+from chaos.processes import Service, Supervisor, free_ports, port_open
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)  # the virtualenv running the test has rq, gunicorn, flask
@@ -44,7 +44,7 @@ class Stack:
 
     def __init__(self, log_dir, workers=3):
         self.log_dir, self.worker_count = log_dir, workers
-        self.redis_port, self.web_port = free_port(), free_port()
+        self.redis_port, self.web_port = free_ports(2)
         self.db_name = f"chaos_{secrets.token_hex(4)}"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.db_url = _database_url(PG_ADMIN_URL, self.db_name)
