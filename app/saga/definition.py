@@ -1,7 +1,7 @@
 """How a saga type is declared: steps with action, compensation and policy, registered by name."""
 import random
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from flask import current_app

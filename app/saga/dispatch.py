@@ -51,12 +51,7 @@ def completion_job_id(saga_id):
 
 def request_step(saga, index, attempt, delay=0.0):
     """Ask for attempt number `attempt` of a step once the current transaction commits."""
-    request_step_of(saga.id, saga.type, index, attempt, delay)
-
-
-def request_step_of(saga_id, saga_type, index, attempt, delay=0.0):
-    """`request_step` by the saga's id and type."""
-    _request(step_job(saga_id, saga_type, index, attempt, delay))
+    _request(step_job(saga.id, saga.type, index, attempt, delay))
 
 
 def step_job(saga_id, saga_type, index, attempt, delay=0.0):
@@ -76,12 +71,7 @@ def request_compensation(saga, index, attempt, delay=0.0):
 
 def request_completion(saga):
     """Ask for the saga's completion once the transaction commits."""
-    request_completion_of(saga.id, saga.type)
-
-
-def request_completion_of(saga_id, saga_type):
-    """`request_completion` by the saga's id and type."""
-    _request(completion_job(saga_id, saga_type))
+    _request(completion_job(saga.id, saga.type))
 
 
 def completion_job(saga_id, saga_type):
@@ -151,14 +141,15 @@ def prepare(job):
 
 def enqueue(job):
     """Put one job on the saga queue, now or after its delay via RQ's scheduler."""
-    queue, options = saga_queue(), _options(job)
     if job.delay > 0:
+        options = _options(job)
         options["job_timeout"] = options.pop("timeout")
-        return queue.enqueue_in(timedelta(seconds=job.delay), job.function, **options)
+        return saga_queue().enqueue_in(timedelta(seconds=job.delay), job.function, **options)
+    queue, prepared = prepare(job)
     with queue.connection.pipeline() as pipeline:  # one round trip (alone, RQ makes two)
-        enqueued = queue.enqueue_job(queue.create_job(job.function, **options), pipeline=pipeline)
+        queue.enqueue_job(prepared, pipeline=pipeline)
         pipeline.execute()
-    return enqueued
+    return prepared
 
 
 def _options(job):
