@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 from app.api.place_schemas import BookingCancelIn, BookingIn, BookingMoveIn, BookingOut
 from app.api.schemas import PageArgs
 from app.api.common import found, page, saga_starter, start
-from app.errors import Conflict
 from app.models import Booking
 from app.services import bookings, purchases
 
@@ -49,7 +48,5 @@ def cancel_booking(body, booking_id, idempotency_key=None):
 def move_booking(body, booking_id, idempotency_key=None):
     """Move a confirmed booking to another slot: starts a booking-modification saga."""
     def check():
-        if purchases.require_active("booking", booking_id).slot_id == body["slot_id"]:
-            raise Conflict(f"booking {booking_id} is already in slot {body['slot_id']}")
-        bookings.open_slot(body["slot_id"])
+        bookings.require_move(purchases.require_active("booking", booking_id), body["slot_id"])
     return start("booking_modification", {"booking_id": booking_id, **body}, idempotency_key, check)

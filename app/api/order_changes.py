@@ -3,7 +3,6 @@ from flask_smorest import Blueprint
 
 from app.api.place_schemas import OrderCancelIn, OrderQuantityIn
 from app.api.common import saga_starter, start
-from app.errors import Conflict
 from app.services import purchases
 
 bp = Blueprint("order_changes", __name__, url_prefix="/api/orders",
@@ -25,6 +24,5 @@ def cancel_order(body, order_id, idempotency_key=None):
 def change_quantity(body, order_id, idempotency_key=None):
     """Change a confirmed order's quantity: starts an order-update saga (stock and difference)."""
     def check():
-        if purchases.require_active("order", order_id).quantity == body["quantity"]:
-            raise Conflict(f"order {order_id} already has {body['quantity']} unit(s)")
+        purchases.require_new_quantity(purchases.require_active("order", order_id), body["quantity"])
     return start("order_update", {"order_id": order_id, **body}, idempotency_key, check)

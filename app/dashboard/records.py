@@ -15,8 +15,8 @@ def resources():
     """Bookable resources with their slots to come: places free, held by running sagas, taken; price."""
     rows, cursor = page_of(db.select(Resource), Resource)
     slots, past = _slots_of([resource.id for resource in rows])
-    return record_list("resources", rows, cursor, any(slot.held for slot in slots),
-                       slots={r.id: [s for s in slots if s.resource_id == r.id] for r in rows}, past=past)
+    return record_list("resources", rows, cursor, any(slot.held for slots_of in slots.values() for slot in slots_of),
+                       slots=slots, past=past)
 
 
 @bp.get("/bookings")
@@ -42,10 +42,12 @@ def enrollments():
 
 
 def _slots_of(resource_ids):
-    """The slots to come of these resources, soonest first, and how many each has in the past."""
+    """{resource id: its slots to come, soonest first}, and how many each has in the past."""
     now = clock.now()
-    slots = db.session.execute(db.select(Slot).where(Slot.resource_id.in_(resource_ids), Slot.starts_at > now)
-                               .order_by(Slot.starts_at, Slot.id)).scalars().all()
+    slots = {resource_id: [] for resource_id in resource_ids}
+    for slot in db.session.execute(db.select(Slot).where(Slot.resource_id.in_(resource_ids), Slot.starts_at > now)
+                                   .order_by(Slot.starts_at, Slot.id)).scalars():
+        slots[slot.resource_id].append(slot)
     past = dict(db.session.execute(
         db.select(Slot.resource_id, func.count()).where(Slot.resource_id.in_(resource_ids), Slot.starts_at <= now)
         .group_by(Slot.resource_id)).all())

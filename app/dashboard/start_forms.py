@@ -9,9 +9,8 @@ from wtforms.validators import InputRequired, NumberRange
 from app.api.schemas import MAX_QUANTITY
 from app.dashboard import options
 from app.dashboard.saga_form import RecordSelect, SagaForm
-from app.errors import Conflict
 from app.models import Course, Product, Slot, User
-from app.services import bookings, courses
+from app.services import bookings, courses, purchases
 
 
 def customer_field():
@@ -69,8 +68,7 @@ class OrderQuantityForm(SagaForm):
 
     def check(self):
         """The quantity must change."""
-        if self.record.quantity == self.quantity.data:
-            raise Conflict(f"order {self.record.id} already has {self.quantity.data} unit(s)")
+        purchases.require_new_quantity(self.record, self.quantity.data)
 
 
 class BookingForm(SagaForm):
@@ -93,9 +91,7 @@ class BookingMoveForm(SagaForm):
 
     def check(self):
         """The slot must be another one, and not have started."""
-        if self.record.slot_id == self.slot_id.data:
-            raise Conflict(f"booking {self.record.id} is already in slot {self.slot_id.data}")
-        bookings.open_slot(self.slot_id.data)
+        bookings.require_move(self.record, self.slot_id.data)
 
 
 class EnrollmentForm(SagaForm):

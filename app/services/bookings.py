@@ -37,3 +37,10 @@ def open_slot(slot_id):
     if slot.starts_at <= clock.now():
         raise SlotClosed(f"slot {slot_id} started at {slot.starts_at:%Y-%m-%d %H:%M}")
     return slot
+
+
+def require_move(booking, slot_id):
+    """A booking can move only to another slot, one that has not started."""
+    if booking.slot_id == slot_id:
+        raise Conflict(f"booking {booking.id} is already in slot {slot_id}")
+    open_slot(slot_id)

@@ -41,6 +41,12 @@ def require_active(kind, record_id):
     return record
 
 
+def require_new_quantity(order, quantity):
+    """A quantity change must change the quantity."""
+    if order.quantity == quantity:
+        raise Conflict(f"order {order.id} already has {quantity} unit(s)")
+
+
 def for_saga(kind, saga_id):
     """The record a saga created, if any."""
     return db.session.execute(db.select(KINDS[kind]).filter_by(saga_id=saga_id)).scalar_one_or_none()
