@@ -4,12 +4,18 @@
 works too, creating the app in each forked work horse and enqueueing each step's successor in
 round trips of its own.
 """
+import logging
+import os
+
 from rq import SimpleWorker, Worker
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers
 
 import jobs
 from app.extensions import db
-from app.saga import dispatch
+from app.saga import dispatch, handover, orchestrator
+
+log = logging.getLogger(__name__)
 
 
 class SendsNextWithItsEnd:
@@ -58,7 +64,7 @@ class SendsNextWithItsEnd:
             try:
                 queue.enqueue_job(successor)
             except Exception:  # noqa: BLE001 - the sweeper enqueues it again
-                dispatch.log.exception("could not enqueue %s; the sweeper will enqueue it again", successor.id)
+                log.exception("could not enqueue %s; the sweeper will enqueue it again", successor.id)
 
 
 def warm_up():
@@ -68,7 +74,7 @@ def warm_up():
     instead of importing and compiling again for every job.
     """
     app = jobs.get_app()
-    from app.saga import compensation, hotpath, orchestrator, sweeper  # noqa: F401  (what jobs import)
+    from app.saga import compensation, hotpath, sweeper  # noqa: F401  (what jobs import)
     configure_mappers()
     with app.app_context():
         hotpath.warm_up(db.engine.dialect)
@@ -76,18 +82,93 @@ def warm_up():
 
 
 class SagaWorker(SendsNextWithItsEnd, Worker):
-    """The forking worker: the app is built before forking and its DB pool is not shared."""
+    """The forking worker: each job still runs in a work horse, and the worker keeps the app warm.
+
+    For a step job the worker claims the step before forking and settles the outcome its horse
+    hands back (app/saga/handover.py), on one connection of its own that it keeps; the horse
+    runs the action. A horse starts with an empty connection pool: the worker's connections
+    never cross the fork, so a horse that needs the database opens its own, and never uses or
+    closes the worker's.
+
+    Each fork write-protects all of the worker's memory, so every page the worker writes
+    afterwards costs it a fault: it stays in one app context and on one connection rather
+    than set up new ones (and touch their pages) for every claim and settle.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        warm_up()
+        self._app = warm_up()
+        with self._app.app_context():
+            self._engine = db.engine
+        self._connection, self._channel = None, handover.open_channel()
 
-    def main_work_horse(self, job, queue):
-        """In the forked child, drop the parent's DB connections without closing them."""
-        from app.extensions import db
-        with jobs.get_app().app_context():
-            db.engine.dispose(close=False)
-        return super().main_work_horse(job, queue)
+    def work(self, *args, **kwargs):
+        """Work in one app context throughout; each job's horse pushes its own."""
+        with self._app.app_context():
+            return super().work(*args, **kwargs)
+
+    def execute_job(self, job, queue):
+        """Claim a step job's step here, let the horse run the action, and settle what it hands back."""
+        self._claim_for_horse(job)
+        try:
+            super().execute_job(job, queue)
+        finally:
+            returned = self._channel.take_back()
+            if returned:
+                self._settle(*returned)
+
+    def fork_work_horse(self, job, queue):
+        """Fork with a new, empty pool in place of the worker's, which the worker gets back at once."""
+        kept, self._engine.pool = self._engine.pool, self._engine.pool.recreate()
+        try:
+            super().fork_work_horse(job, queue)  # the horse never returns from here
+        finally:
+            self._engine.pool = kept
+
+    def _claim_for_horse(self, job):
+        if job.func_name != "jobs.process_step":
+            return
+        try:
+            saga_id, index = job.args
+            run = orchestrator.claim(saga_id, index, self._held_connection())
+            self._channel.give(handover.Handover(saga_id, index, run, os.getpid()))
+        except Exception:  # noqa: BLE001 - the horse claims for itself, and reports what fails
+            self._drop_connection()
+            log.exception("could not claim for job %s; its work horse will", job.id)
+        finally:
+            db.session.remove()  # nothing of the session's crosses the fork
+
+    def _settle(self, run, outcome):
+        """Settle what a horse handed back; once more on a new connection if the database failed.
+
+        Settling twice is harmless: the second finds the attempt already settled.
+        """
+        for last_try in (False, True):
+            try:
+                return orchestrator.settle(run, outcome, self._held_connection())
+            except Exception as error:  # noqa: BLE001 - left RUNNING with no job, the sweeper's case
+                self._drop_connection()
+                if not last_try and isinstance(error, (DBAPIError, self._engine.dialect.loaded_dbapi.Error)):
+                    continue  # e.g. the database restarted since this connection was opened
+                log.exception("could not settle step %s of saga %s; the sweeper will",
+                              run.index, run.saga_id, extra={"saga_id": run.saga_id})
+                return None
+            finally:
+                db.session.remove()
+
+    def _held_connection(self):
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    def _drop_connection(self):
+        """After an error, start again on a new connection: the old one may be broken."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                log.debug("could not invalidate the worker's connection", exc_info=True)
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):

@@ -55,7 +55,7 @@ class Counting:
 
 KINDS = {
     "saga-simple": SagaSimpleWorker,  # app.worker: app built once, jobs run in-process
-    "saga-fork": SagaWorker,  # app.worker: app built before fork, pool dropped in each child
+    "saga-fork": SagaWorker,  # app.worker: app built before fork; steps claimed and settled before and after it
     "rq-simple": SimpleWorker,
     "rq-fork": Worker,
 }

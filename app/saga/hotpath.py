@@ -89,24 +89,30 @@ class _Transaction:
     """Where a hot-path transaction writes.
 
     The session's transaction when the attempt's own writes wait in it (they must commit with
-    its outcome); otherwise a plain connection from the pool, which skips the session's
-    bookkeeping. Either way, logs and jobs follow the commit, never a rollback.
+    its outcome); otherwise the caller's long-lived connection (a forking worker keeps one), or
+    a plain connection from the pool, which skips the session's bookkeeping. Either way, logs
+    and jobs follow the commit, never a rollback.
     """
 
-    def __init__(self):
+    def __init__(self, connection=None):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
+        self.owned = False
         if self.in_session:
             self.connection = db.session.connection()
-        else:  # returned to the pool as soon as the transaction ends, not held through an attempt
-            self.connection = db.engine.connect()
-            self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
+            return
+        if connection is None:  # returned to the pool as soon as the transaction ends, not held through an attempt
+            connection, self.owned = db.engine.connect(), True
+        self.connection = connection
+        connection.begin()  # statements go to the driver: begin here for the commit to reach it
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if not self.in_session:
+        if self.owned:
             self.connection.close()  # after a commit, nothing to undo; otherwise, a rollback
+        elif not self.in_session and self.connection.in_transaction():
+            self.connection.rollback()
 
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
@@ -114,7 +120,8 @@ class _Transaction:
             db.session.commit()
         else:
             self.connection.commit()
-            self.connection.close()
+            if self.owned:
+                self.connection.close()
         log_rows(saga_type, events)
         dispatch.send(jobs)
 
@@ -127,9 +134,9 @@ class _Transaction:
         return result
 
 
-def claim(saga_id, index):
+def claim(saga_id, index, connection=None):
     """Claim the step for one attempt and commit: a StepRun, None (not ours), or FORWARD."""
-    with _Transaction() as transaction:
+    with _Transaction(connection) as transaction:
         return _claim(transaction, transaction.connection, saga_id, index, clock.now())
 
 
@@ -161,14 +168,14 @@ def _claim(transaction, connection, saga_id, index, now):
                    attempts - (fallback_from or 0))
 
 
-def succeed(run, outcome, definition):
+def succeed(run, outcome, definition, connection=None):
     """Record a successful attempt and move on, in one transaction; False if the general path must.
 
     The attempt's own writes are already flushed into the session's transaction, so they commit
     with it. The last step of a saga without an on_complete hook completes the saga here too,
     sparing a job; with a hook, the completion job runs it.
     """
-    with _Transaction() as transaction:
+    with _Transaction(connection) as transaction:
         return _succeed(transaction, transaction.connection, run, outcome, definition)
 
 

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from app import clock
-from app.saga import compensation, dispatch, faults, hotpath
+from app.saga import compensation, dispatch, faults, handover, hotpath
 from app.saga.definition import StepContext, get_definition
 from app.saga.execution import attempt
 from app.saga.hotpath import StepRun
@@ -15,14 +15,33 @@ CANCELLED = "cancelled by an operator"
 
 
 def run_step(saga_id, index):
-    """Claim one attempt of a step, run it, and record what happened."""
-    run = hotpath.claim(saga_id, index)
-    if run is hotpath.FORWARD:
-        run = _claim(saga_id, index)
+    """Claim one attempt of a step, run it, and record what happened.
+
+    In a forking worker's horse the worker has already claimed it (app/saga/handover.py), and
+    the horse hands the outcome back for the worker to settle when it can.
+    """
+    handed = handover.received(saga_id, index)
+    run = handed.run if handed else claim(saga_id, index)
     if run is None:
         return
-    definition = get_definition(run.saga_type)
-    step = definition.step(index)
+    outcome = perform(run)
+    if handed and handover.give_back(outcome):
+        return
+    settle(run, outcome)
+
+
+def claim(saga_id, index, connection=None):
+    """Claim the step for one attempt and commit: its StepRun, or None if there is nothing to run.
+
+    The common case runs on `connection` if given (a forking worker's own), else on the pool's.
+    """
+    run = hotpath.claim(saga_id, index, connection)
+    return _claim(saga_id, index) if run is hotpath.FORWARD else run
+
+
+def perform(run):
+    """Run the claimed attempt's action (or fallback), with any injected fault; its Outcome."""
+    step = get_definition(run.saga_type).step(run.index)
     fault = faults.fault_for(run.payload, step.name)
     action = step.fallback if run.using_fallback else step.action
 
@@ -30,11 +49,16 @@ def run_step(saga_id, index):
         faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds())
         return action(context)
 
-    outcome = attempt(call, StepContext(saga_id, run.saga_type, run.payload, StepResults(saga_id), run.attempt))
-    if outcome.ok and hotpath.succeed(run, outcome, definition):
+    return attempt(call, StepContext(run.saga_id, run.saga_type, run.payload, StepResults(run.saga_id),
+                                     run.attempt))
+
+
+def settle(run, outcome, connection=None):
+    """Record a finished attempt and take the saga's next move, unless it was superseded."""
+    if outcome.ok and hotpath.succeed(run, outcome, get_definition(run.saga_type), connection):
         return
-    saga = lock_saga(saga_id)
-    step_row = load_step(saga_id, index)
+    saga = lock_saga(run.saga_id)
+    step_row = load_step(run.saga_id, run.index)
     if step_row is None or step_row.status != T.RUNNING or step_row.attempts != run.attempt:
         return dispatch.rollback()  # superseded: the sweeper already settled this attempt
     settle_attempt(saga, step_row, outcome)
