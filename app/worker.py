@@ -8,6 +8,7 @@ import logging
 import os
 
 from rq import SimpleWorker, Worker
+from rq.worker import WorkerStatus
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers
 
@@ -78,6 +79,7 @@ def warm_up():
     configure_mappers()
     with app.app_context():
         hotpath.warm_up(db.engine.dialect)
+        hotpath.keep_connection(db.engine)
     return app
 
 
@@ -85,10 +87,10 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
     """The forking worker: each job still runs in a work horse, and the worker keeps the app warm.
 
     For a step job the worker claims the step before forking and settles the outcome its horse
-    hands back (app/saga/handover.py), on one connection of its own that it keeps; the horse
-    runs the action. A horse starts with an empty connection pool: the worker's connections
-    never cross the fork, so a horse that needs the database opens its own, and never uses or
-    closes the worker's.
+    hands back (app/saga/handover.py), on the connection it keeps; the horse runs the action.
+    A horse starts with an empty connection pool: the worker's connections never cross the
+    fork, so a horse that needs the database opens its own, and never uses or closes the
+    worker's.
 
     Each fork write-protects all of the worker's memory, so every page the worker writes
     afterwards costs it a fault: it stays in one app context and on one connection rather
@@ -100,7 +102,7 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         self._app = warm_up()
         with self._app.app_context():
             self._engine = db.engine
-        self._connection, self._channel = None, handover.open_channel()
+        self._channel = handover.open_channel()
 
     def work(self, *args, **kwargs):
         """Work in one app context throughout; each job's horse pushes its own."""
@@ -108,14 +110,32 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             return super().work(*args, **kwargs)
 
     def execute_job(self, job, queue):
-        """Claim a step job's step here, let the horse run the action, and settle what it hands back."""
+        """RQ's Worker.execute_job, with a step job's claim before the fork and its settle after.
+
+        The settled step's successor is written with the worker's return to idle, in one round
+        trip; if the job ends abnormally, it is sent on its own.
+        """
         self._claim_for_horse(job)
-        try:
-            super().execute_job(job, queue)
-        finally:
-            returned = self._channel.take_back()
-            if returned:
-                self._settle(*returned)
+        with dispatch.handing_off() as successors:
+            try:
+                execution = self.prepare_execution(job)
+                self.fork_work_horse(job, queue)
+                self.monitor_work_horse(job, queue, execution)
+            except BaseException:
+                self._settle_handed_back()
+                self._send(successors)
+                raise
+            self._settle_handed_back()
+        with self.connection.pipeline() as pipeline:
+            for successor_queue, successor in successors:
+                successor_queue.enqueue_job(successor, pipeline=pipeline)
+            self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
+            pipeline.execute()
+
+    def _settle_handed_back(self):
+        returned = self._channel.take_back()
+        if returned:
+            self._settle(*returned)
 
     def fork_work_horse(self, job, queue):
         """Fork with a new, empty pool in place of the worker's, which the worker gets back at once."""
@@ -130,10 +150,9 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             return
         try:
             saga_id, index = job.args
-            run = orchestrator.claim(saga_id, index, self._held_connection())
+            run = orchestrator.claim(saga_id, index)
             self._channel.give(handover.Handover(saga_id, index, run, os.getpid()))
         except Exception:  # noqa: BLE001 - the horse claims for itself, and reports what fails
-            self._drop_connection()
             log.exception("could not claim for job %s; its work horse will", job.id)
         finally:
             db.session.remove()  # nothing of the session's crosses the fork
@@ -145,9 +164,8 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         """
         for last_try in (False, True):
             try:
-                return orchestrator.settle(run, outcome, self._held_connection())
+                return orchestrator.settle(run, outcome)
             except Exception as error:  # noqa: BLE001 - left RUNNING with no job, the sweeper's case
-                self._drop_connection()
                 if not last_try and isinstance(error, (DBAPIError, self._engine.dialect.loaded_dbapi.Error)):
                     continue  # e.g. the database restarted since this connection was opened
                 log.exception("could not settle step %s of saga %s; the sweeper will",
@@ -155,20 +173,6 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
                 return None
             finally:
                 db.session.remove()
-
-    def _held_connection(self):
-        if self._connection is None:
-            self._connection = self._engine.connect()
-        return self._connection
-
-    def _drop_connection(self):
-        """After an error, start again on a new connection: the old one may be broken."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-            except Exception:  # noqa: BLE001 - it is being thrown away
-                log.debug("could not invalidate the worker's connection", exc_info=True)
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):

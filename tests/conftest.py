@@ -14,6 +14,7 @@ import jobs
 from app import create_app
 from app.extensions import db, redis_connection
 from app.models import Product, User
+from app.saga import hotpath
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def app(tmp_path):
         redis_connection().flushdb()
     jobs.bind_app(app)
     yield app
+    hotpath.keep_connection(None)  # a worker class built in the test kept one
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

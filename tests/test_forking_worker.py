@@ -18,7 +18,7 @@ import jobs
 from app import clock, create_app
 from app.extensions import db, redis_connection
 from app.models import Product, Saga, SagaEvent, SagaStep
-from app.saga import handover, orchestrator, sweeper
+from app.saga import handover, hotpath, orchestrator, sweeper
 from app.saga.definition import SagaDefinition, Step, register
 from app.saga.errors import TransientError
 from app.saga.execution import Outcome
@@ -88,6 +88,7 @@ def forking_app(tmp_path, redis_url):
         redis_connection().flushdb()
     jobs.bind_app(app)
     yield app
+    hotpath.keep_connection(None)  # the worker, in this process, kept one
     with app.app_context():
         redis_connection().flushdb()
         db.session.remove()
@@ -100,10 +101,10 @@ def settled_here(monkeypatch):
     """The steps this process (the worker) settled: a horse's settles stay in the horse."""
     settled, settle = [], orchestrator.settle
 
-    def counting(run, outcome, connection=None):
+    def counting(run, outcome):
         if os.getpid() == worker_pid:
             settled.append((run.saga_id, run.step_name, run.attempt, outcome.ok))
-        return settle(run, outcome, connection)
+        return settle(run, outcome)
 
     worker_pid = os.getpid()
     monkeypatch.setattr(orchestrator, "settle", counting)
@@ -223,24 +224,25 @@ def test_if_the_worker_cannot_claim_the_horse_claims_for_itself(forking_app, set
 
 
 def test_a_settle_the_database_refused_is_tried_once_more_on_a_new_connection(forking_app, monkeypatch):
-    settle, worker_pid, refused, connections = orchestrator.settle, os.getpid(), [], []
+    rowcount, worker_pid, refused = hotpath._SUCCEED.rowcount, os.getpid(), []
     with forking_app.app_context():
         driver_error = db.engine.dialect.loaded_dbapi.OperationalError  # sqlite3's or psycopg's
 
-    def refuses_once(run, outcome, connection=None):
-        connections.append(connection)
+    def refuses_once(connection, values):
         if os.getpid() == worker_pid and not refused:
-            refused.append(run.step_name)
-            raise driver_error("connection lost")  # as the driver raises it, unwrapped
-        return settle(run, outcome, connection)
+            refused.append(connection)
+            raise driver_error("connection lost")  # as the driver raises it, past SQLAlchemy
+        return rowcount(connection, values)
 
-    monkeypatch.setattr(orchestrator, "settle", refuses_once)
+    monkeypatch.setattr(hotpath._SUCCEED, "rowcount", refuses_once)
     saga_id = start(forking_app, "test_fork_plain")
     assert work(forking_app) == []
-    assert saga_state(forking_app, saga_id)[0] == "COMPLETED"
-    assert refused == ["A"]
-    assert connections[0] is not connections[1]  # the retry ran on a new connection
-    assert connections[1] is connections[2]  # which the worker kept
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPLETED"
+    assert [step[1:3] for step in steps] == [("SUCCEEDED", 1)] * 3
+    assert len(refused) == 1
+    assert refused[0].invalidated  # thrown away, and the worker went on with a new one
+    assert hotpath._kept.connection is not refused[0]
 
 
 # The channel itself, without forking.

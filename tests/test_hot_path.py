@@ -4,6 +4,7 @@ The common case runs in a few Core statements; these tests pin that it writes th
 as the general path, hands anything unusual over to it, and that the saga workers write each
 step's successor with the step job's end.
 """
+import os
 from datetime import datetime
 
 import pytest
@@ -260,3 +261,26 @@ def test_a_superseded_attempts_own_writes_are_rolled_back(app):
         step = db.session.scalars(select(SagaStep).where(SagaStep.saga_id == saga_id)).one()
         assert (step.status, step.result) == ("RUNNING", None)
     assert users_from_sagas(app) == []
+
+
+def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_error(app, monkeypatch):
+    with app.app_context():
+        hotpath.keep_connection(db.engine)
+        with hotpath._Transaction() as transaction:
+            kept = transaction.connection
+            transaction.rollback()
+        with hotpath._Transaction() as transaction:
+            assert transaction.connection is kept  # no checkout per transaction
+            transaction.rollback()
+        real_pid = os.getpid()
+        monkeypatch.setattr(os, "getpid", lambda: real_pid + 1)  # as in a forked child
+        with hotpath._Transaction() as transaction:
+            assert transaction.connection is not kept  # one of its own pool's, never the parent's
+            transaction.rollback()
+        monkeypatch.setattr(os, "getpid", lambda: real_pid)
+        with pytest.raises(RuntimeError), hotpath._Transaction():
+            raise RuntimeError("the database went away")
+        assert kept.invalidated  # thrown away, not returned to the pool
+        with hotpath._Transaction() as transaction:
+            assert transaction.connection is not kept
+            transaction.rollback()

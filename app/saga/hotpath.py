@@ -11,6 +11,9 @@ returns FORWARD for a cancel request or a passed deadline, and `succeed` returns
 saga is no longer running as expected; failures never come here. Both paths make the same
 checked moves and write the same events, so the history reads the same whichever ran.
 """
+import logging
+import os
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, or_, update
@@ -27,6 +30,7 @@ from app.saga.states import check_saga_move, check_step_move
 
 SAGAS, STEPS, EVENTS = Saga.__table__, SagaStep.__table__, SagaEvent.__table__
 FORWARD = "forward"  # a claim this module cannot make: the general path decides
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,33 +89,78 @@ def warm_up(dialect):
         statement.compiled(dialect)
 
 
+class _Kept(threading.local):
+    """A worker's own connection for the hot path, kept between jobs (see `keep_connection`)."""
+
+    engine = pid = connection = None
+
+
+_kept = _Kept()
+
+
+def keep_connection(engine):
+    """Run this thread's hot-path transactions on one connection it keeps, from now on.
+
+    A worker process calls it once: checking a connection out for every transaction costs a
+    pool round trip (and, on PostgreSQL, a ping), and in a forking worker, whose memory each
+    fork write-protects, the pages that checkout touches. A forked child never uses its
+    parent's kept connection (it takes one from its own pool), and after an error the kept one
+    is thrown away and the next transaction opens another. `None` stops keeping one.
+    """
+    if _kept.connection is not None and _kept.pid == os.getpid():
+        _kept.connection.close()
+    _kept.engine, _kept.pid, _kept.connection = engine, os.getpid(), None
+
+
+def _kept_connection():
+    if _kept.engine is None or _kept.pid != os.getpid() or _kept.engine is not db.engine:
+        return None
+    if _kept.connection is None:
+        _kept.connection = _kept.engine.connect()
+    return _kept.connection
+
+
+def _drop_kept():
+    connection, _kept.connection = _kept.connection, None
+    try:
+        connection.invalidate()  # it may be broken: never back to the pool
+    except Exception:  # noqa: BLE001 - it is being thrown away
+        log.debug("could not invalidate the hot path's connection", exc_info=True)
+
+
 class _Transaction:
     """Where a hot-path transaction writes.
 
     The session's transaction when the attempt's own writes wait in it (they must commit with
-    its outcome); otherwise the caller's long-lived connection (a forking worker keeps one), or
-    a plain connection from the pool, which skips the session's bookkeeping. Either way, logs
-    and jobs follow the commit, never a rollback.
+    its outcome); otherwise the worker's kept connection, or a plain connection from the pool,
+    which skips the session's bookkeeping. Either way, logs and jobs follow the commit, never a
+    rollback.
     """
 
-    def __init__(self, connection=None):
+    def __init__(self):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
-        self.owned = False
+        self.kept = False
         if self.in_session:
             self.connection = db.session.connection()
             return
-        if connection is None:  # returned to the pool as soon as the transaction ends, not held through an attempt
-            connection, self.owned = db.engine.connect(), True
-        self.connection = connection
-        connection.begin()  # statements go to the driver: begin here for the commit to reach it
+        self.connection = _kept_connection()
+        if self.connection is None:  # returned to the pool as soon as the transaction ends
+            self.connection = db.engine.connect()
+        else:
+            self.kept = True
+        self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        if self.owned:
+    def __exit__(self, error_type, *exc):
+        if self.in_session:
+            return
+        if not self.kept:
             self.connection.close()  # after a commit, nothing to undo; otherwise, a rollback
-        elif not self.in_session and self.connection.in_transaction():
+        elif error_type is not None:
+            _drop_kept()
+        elif self.connection.in_transaction():
             self.connection.rollback()
 
     def commit(self, saga_type, events, jobs=()):
@@ -120,7 +169,7 @@ class _Transaction:
             db.session.commit()
         else:
             self.connection.commit()
-            if self.owned:
+            if not self.kept:
                 self.connection.close()
         log_rows(saga_type, events)
         dispatch.send(jobs)
@@ -134,9 +183,9 @@ class _Transaction:
         return result
 
 
-def claim(saga_id, index, connection=None):
+def claim(saga_id, index):
     """Claim the step for one attempt and commit: a StepRun, None (not ours), or FORWARD."""
-    with _Transaction(connection) as transaction:
+    with _Transaction() as transaction:
         return _claim(transaction, transaction.connection, saga_id, index, clock.now())
 
 
@@ -168,14 +217,14 @@ def _claim(transaction, connection, saga_id, index, now):
                    attempts - (fallback_from or 0))
 
 
-def succeed(run, outcome, definition, connection=None):
+def succeed(run, outcome, definition):
     """Record a successful attempt and move on, in one transaction; False if the general path must.
 
     The attempt's own writes are already flushed into the session's transaction, so they commit
     with it. The last step of a saga without an on_complete hook completes the saga here too,
     sparing a job; with a hook, the completion job runs it.
     """
-    with _Transaction(connection) as transaction:
+    with _Transaction() as transaction:
         return _succeed(transaction, transaction.connection, run, outcome, definition)
 
 

@@ -30,12 +30,9 @@ def run_step(saga_id, index):
     settle(run, outcome)
 
 
-def claim(saga_id, index, connection=None):
-    """Claim the step for one attempt and commit: its StepRun, or None if there is nothing to run.
-
-    The common case runs on `connection` if given (a forking worker's own), else on the pool's.
-    """
-    run = hotpath.claim(saga_id, index, connection)
+def claim(saga_id, index):
+    """Claim the step for one attempt and commit: its StepRun, or None if there is nothing to run."""
+    run = hotpath.claim(saga_id, index)
     return _claim(saga_id, index) if run is hotpath.FORWARD else run
 
 
@@ -53,9 +50,9 @@ def perform(run):
                                      run.attempt))
 
 
-def settle(run, outcome, connection=None):
+def settle(run, outcome):
     """Record a finished attempt and take the saga's next move, unless it was superseded."""
-    if outcome.ok and hotpath.succeed(run, outcome, get_definition(run.saga_type), connection):
+    if outcome.ok and hotpath.succeed(run, outcome, get_definition(run.saga_type)):
         return
     saga = lock_saga(run.saga_id)
     step_row = load_step(run.saga_id, run.index)
