@@ -17,9 +17,17 @@ import mmap
 import os
 import pickle
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from app.extensions import db
+from app.saga.execution import Outcome
+
+_FIELDS = tuple(field.name for field in fields(Outcome))
+
+
+def _values(outcome):
+    """An Outcome's values, in field order (shallow, unlike dataclasses.astuple)."""
+    return tuple(getattr(outcome, name) for name in _FIELDS)
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled outcome; written last, 0 while empty
 SIZE = 1 << 20  # outcomes larger than this are settled by the horse
@@ -63,7 +71,7 @@ class Channel:
         """In the horse: pass the outcome to the worker to settle; False if the horse must."""
         if db.session.registry.has() and db.session().in_transaction():
             return False  # the attempt's reads or writes wait in this process's transaction
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(_values(outcome), protocol=pickle.HIGHEST_PROTOCOL)
         if _HEADER.size + len(data) > len(self._memory):
             return False
         self._memory[_HEADER.size:_HEADER.size + len(data)] = data
@@ -78,7 +86,7 @@ class Channel:
         (length,) = _HEADER.unpack(self._memory[:_HEADER.size])
         if not length:
             return None  # the horse settled the attempt itself, or died before it could hand back
-        return handover.run, pickle.loads(self._memory[_HEADER.size:_HEADER.size + length])
+        return handover.run, Outcome(*pickle.loads(self._memory[_HEADER.size:_HEADER.size + length]))
 
 
 _channel = None  # only a forking worker maps the memory
