@@ -8,13 +8,12 @@ import logging
 import os
 
 from rq import SimpleWorker, Worker
-from rq.worker import WorkerStatus
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import configure_mappers
 
 import jobs
 from app.extensions import db
-from app.saga import dispatch, handover, orchestrator
+from app.saga import bookkeeper, dispatch, handover, hotpath
+from app.saga.execution import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +74,22 @@ def warm_up():
     instead of importing and compiling again for every job.
     """
     app = jobs.get_app()
-    from app.saga import compensation, hotpath, sweeper  # noqa: F401  (what jobs import)
+    from app.saga import compensation, sweeper  # noqa: F401  (what jobs import)
     configure_mappers()
     with app.app_context():
         hotpath.warm_up(db.engine.dialect)
-        hotpath.keep_connection(db.engine)
     return app
 
 
 class SagaWorker(SendsNextWithItsEnd, Worker):
     """The forking worker: each job still runs in a work horse, and the worker keeps the app warm.
 
-    For a step job the worker claims the step before forking and settles the outcome its horse
-    hands back (app/saga/handover.py), on the connection it keeps; the horse runs the action.
-    A horse starts with an empty connection pool: the worker's connections never cross the
-    fork, so a horse that needs the database opens its own, and never uses or closes the
-    worker's.
-
-    Each fork write-protects all of the worker's memory, so every page the worker writes
-    afterwards costs it a fault: it stays in one app context and on one connection rather
-    than set up new ones (and touch their pages) for every claim and settle.
+    A step job's bookkeeping is done by the worker's bookkeeper (app/saga/bookkeeper.py), a
+    process of its own that keeps the database connection: it claims the step before the horse
+    is forked and settles the outcome the horse hands back (app/saga/handover.py). The horse
+    runs only the action. The worker itself does not connect to the database, so no connection,
+    and no driver state of one, crosses a fork; each horse also starts with a pool of its own,
+    empty whatever the worker did, and opens a connection only if its action needs one.
     """
 
     def __init__(self, *args, **kwargs):
@@ -103,81 +98,71 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         with self._app.app_context():
             self._engine = db.engine
         self._channel = handover.open_channel()
+        self.bookkeeper = bookkeeper.Bookkeeper(self._app)
 
     def work(self, *args, **kwargs):
-        """Work in one app context throughout; each job's horse pushes its own."""
-        with self._app.app_context():
-            return super().work(*args, **kwargs)
+        """Work in one app context throughout (each step job's horse runs in it); then stop the bookkeeper."""
+        self._engine.dispose()  # close what this process opened before it became a worker
+        try:
+            with self._app.app_context():
+                return super().work(*args, **kwargs)
+        finally:
+            self.bookkeeper.stop()
 
     def execute_job(self, job, queue):
-        """RQ's Worker.execute_job, with a step job's claim before the fork and its settle after.
-
-        The settled step's successor is written with the worker's return to idle, in one round
-        trip; if the job ends abnormally, it is sent on its own.
-        """
-        self._claim_for_horse(job)
-        with dispatch.handing_off() as successors:
-            try:
-                execution = self.prepare_execution(job)
-                self.fork_work_horse(job, queue)
-                self.monitor_work_horse(job, queue, execution)
-            except BaseException:
-                self._settle_handed_back()
-                self._send(successors)
-                raise
-            self._settle_handed_back()
-        with self.connection.pipeline() as pipeline:
-            for successor_queue, successor in successors:
-                successor_queue.enqueue_job(successor, pipeline=pipeline)
-            self.set_state(WorkerStatus.IDLE, pipeline=pipeline)
-            pipeline.execute()
-
-    def _settle_handed_back(self):
-        returned = self._channel.take_back()
-        if returned:
-            self._settle(*returned)
+        """Run the job as RQ does, then settle the outcome its horse handed back, if it did."""
+        try:
+            super().execute_job(job, queue)
+        finally:
+            returned = self._channel.collect_outcome()
+            if returned:
+                self._settle(*returned)
 
     def fork_work_horse(self, job, queue):
-        """Fork with a new, empty pool in place of the worker's, which the worker gets back at once."""
-        kept, self._engine.pool = self._engine.pool, self._engine.pool.recreate()
+        """Claim a step job's step, then fork the horse that receives the claim.
+
+        RQ calls this once the worker is marked busy, so a stop signal from here on waits for
+        the job instead of interrupting the claim.
+        """
+        if job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs:
+            self._claim_for_horse(*job.args)
+        kept, self._engine.pool = self._engine.pool, self._engine.pool.recreate()  # the horse's: empty
         try:
-            super().fork_work_horse(job, queue)  # the horse never returns from here
+            super().fork_work_horse(job, queue)  # a horse never returns from here
+        except BaseException:
+            self._not_started(job)
+            raise
         finally:
             self._engine.pool = kept
 
-    def _claim_for_horse(self, job):
-        if job.func_name != "jobs.process_step":
-            return
+    def _claim_for_horse(self, saga_id, index):
         try:
-            saga_id, index = job.args
-            run = orchestrator.claim(saga_id, index)
-            self._channel.give(handover.Handover(saga_id, index, run, os.getpid()))
-        except Exception:  # noqa: BLE001 - the horse claims for itself, and reports what fails
-            log.exception("could not claim for job %s; its work horse will", job.id)
-        finally:
-            db.session.remove()  # nothing of the session's crosses the fork
+            run = self.bookkeeper.claim(saga_id, index)
+        except bookkeeper.Unavailable:
+            log.exception("could not claim step %s of saga %s for its horse; the horse will", index, saga_id)
+            return
+        self._channel.pass_claim(handover.Handover(saga_id, index, run, os.getpid()))
 
     def _settle(self, run, outcome):
-        """Settle what a horse handed back; once more on a new connection if the database failed.
+        try:
+            self.bookkeeper.settle(run, outcome)
+        except bookkeeper.Unavailable:
+            log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
+                          extra={"saga_id": run.saga_id})
 
-        Settling twice is harmless: the second finds the attempt already settled.
-        """
-        for last_try in (False, True):
-            try:
-                return orchestrator.settle(run, outcome)
-            except Exception as error:  # noqa: BLE001 - left RUNNING with no job, the sweeper's case
-                if not last_try and isinstance(error, (DBAPIError, self._engine.dialect.loaded_dbapi.Error)):
-                    continue  # e.g. the database restarted since this connection was opened
-                log.exception("could not settle step %s of saga %s; the sweeper will",
-                              run.index, run.saga_id, extra={"saga_id": run.saga_id})
-                return None
-            finally:
-                db.session.remove()
+    def _not_started(self, job):
+        """A claimed step whose horse could not be forked: settle it as a failed attempt, to retry."""
+        handed = self._channel.withdraw_claim()
+        if handed is not None and handed.run is not None:
+            self._settle(handed.run, Outcome(False, 0.0, error=f"the worker could not start job {job.id}",
+                                             error_type="NotStarted", transient=True))
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
-    """The non-forking worker, with the app built once at start."""
+    """The non-forking worker, with the app built once at start and one connection kept."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        warm_up()
+        app = warm_up()
+        with app.app_context():
+            hotpath.keep_connection(db.engine)

@@ -39,10 +39,10 @@ class Counting:
         """Run the job as the worker class does, and count it."""
         before = self.counters.snapshot() if self.counters else None
         if self.first is None:
-            self.first = (time.time(), cpu_seconds())
+            self.first = (time.time(), self.cpu_seconds())
         started = time.perf_counter()
         super().execute_job(job, queue)
-        self.last = (time.time(), cpu_seconds())
+        self.last = (time.time(), self.cpu_seconds())
         name = job.func_name
         self.per_function[name]["jobs"] += 1
         self.per_function[name]["seconds"] += time.perf_counter() - started
@@ -52,10 +52,15 @@ class Counting:
         if self.executed in self.marks:
             self.memory_at[self.executed] = memory_kb()
 
+    def cpu_seconds(self):
+        """CPU of this process, its finished children, and the forking worker's live bookkeeper."""
+        keeper = getattr(self, "bookkeeper", None)
+        return cpu_seconds() + (process_cpu_seconds(keeper.pid) if keeper and keeper.pid else 0.0)
+
 
 KINDS = {
     "saga-simple": SagaSimpleWorker,  # app.worker: app built once, jobs run in-process
-    "saga-fork": SagaWorker,  # app.worker: app built before fork; steps claimed and settled before and after it
+    "saga-fork": SagaWorker,  # app.worker: app built before fork; its bookkeeper claims and settles steps
     "rq-simple": SimpleWorker,
     "rq-fork": Worker,
 }
@@ -70,6 +75,13 @@ def memory_kb():
             if key in ("VmHWM", "VmRSS"):
                 fields[key] = int(value.split()[0])
     return fields
+
+
+def process_cpu_seconds(pid):
+    """User plus system CPU time of another live process (from /proc, in clock ticks)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds():

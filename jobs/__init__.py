@@ -28,7 +28,7 @@ def get_app():
 def process_step(saga_id, step_index):
     """Run one attempt of a saga step."""
     from app.saga import handover, orchestrator
-    if handover.received(saga_id, step_index):
+    if handover.claim_for(saga_id, step_index):
         # A forking saga worker's horse, already in the worker's app context: it inherited it, and
         # lives for this one job, so there is nothing to set up or tear down.
         return orchestrator.run_step(saga_id, step_index)

@@ -1,4 +1,4 @@
-"""The forking SagaWorker: the worker claims and settles, the work horse runs the action.
+"""The forking SagaWorker: its bookkeeper claims and settles, the work horse runs the action.
 
 These run a real `app.worker.SagaWorker`, which forks a work horse per job. The horses reach
 Redis over TCP: the real server when REDIS_URL is set, otherwise a fakeredis TCP server in this
@@ -7,18 +7,19 @@ process (an in-memory fake cannot be shared with a forked child).
 import os
 import signal
 import threading
+import time
 from datetime import timedelta
 
 import fakeredis
 import pytest
-from rq import Queue
+from rq import Queue, Worker
 from sqlalchemy import select
 
 import jobs
 from app import clock, create_app
 from app.extensions import db, redis_connection
 from app.models import Product, Saga, SagaEvent, SagaStep
-from app.saga import handover, hotpath, orchestrator, sweeper
+from app.saga import bookkeeper, handover, hotpath, orchestrator, sweeper
 from app.saga.definition import SagaDefinition, Step, register
 from app.saga.errors import TransientError
 from app.saga.execution import Outcome
@@ -39,12 +40,14 @@ def restock(ctx):
 
 
 def flaky(ctx):
+    """Fails its first attempt with a transient error."""
     if ctx.attempt == 1:
         raise TransientError("try again")
     return {"attempt": ctx.attempt}
 
 
 def dies_once(ctx):
+    """Kills its first attempt's horse mid-action."""
     if ctx.attempt == 1:
         os.kill(os.getpid(), signal.SIGKILL)  # the horse dies mid-action, handing nothing back
     return {"attempt": ctx.attempt}
@@ -97,18 +100,23 @@ def forking_app(tmp_path, redis_url):
 
 
 @pytest.fixture
-def settled_here(monkeypatch):
-    """The steps this process (the worker) settled: a horse's settles stay in the horse."""
-    settled, settle = [], orchestrator.settle
+def settles(monkeypatch, tmp_path):
+    """Every settle, in any process: returns a function listing (pid, saga, step, attempt, ok)."""
+    record, settle = tmp_path / "settles", orchestrator.settle
 
-    def counting(run, outcome):
-        if os.getpid() == worker_pid:
-            settled.append((run.saga_id, run.step_name, run.attempt, outcome.ok))
+    def recording(run, outcome):
+        with open(record, "a") as out:  # appends from several processes
+            out.write(f"{os.getpid()} {run.saga_id} {run.step_name} {run.attempt} {int(outcome.ok)}\n")
         return settle(run, outcome)
 
-    worker_pid = os.getpid()
-    monkeypatch.setattr(orchestrator, "settle", counting)
-    return settled
+    monkeypatch.setattr(orchestrator, "settle", recording)
+
+    def listed():
+        if not record.exists():
+            return []
+        return [(int(pid), int(saga_id), name, int(attempt), ok == "1")
+                for pid, saga_id, name, attempt, ok in (line.split() for line in record.read_text().splitlines())]
+    return listed
 
 
 def work(app):
@@ -143,26 +151,31 @@ def events(app, saga_id):
             select(SagaEvent).where(SagaEvent.saga_id == saga_id).order_by(SagaEvent.id)).scalars()]
 
 
-def test_the_worker_claims_and_settles_and_the_horse_only_runs_the_action(forking_app, settled_here):
+def test_the_bookkeeper_claims_and_settles_and_the_horse_only_runs_the_action(forking_app, settles):
     first, second = start(forking_app, "test_fork_plain"), start(forking_app, "test_fork_plain")
     assert work(forking_app) == []
+    horses = set()
     for saga_id in (first, second):
         status, steps = saga_state(forking_app, saga_id)
         assert status == "COMPLETED"
         assert [(name, state, attempts) for name, state, attempts, _ in steps] == \
             [("A", "SUCCEEDED", 1), ("B", "SUCCEEDED", 1), ("C", "SUCCEEDED", 1)]
         for *_, result in steps:
-            assert result["pid"] != os.getpid()  # each action ran in a work horse
-            assert result["idle_connections"] == 0  # whose pool started empty: nothing crossed the fork
+            horses.add(result["pid"])
+            assert result["idle_connections"] == 0  # the horse's pool started empty
         assert events(forking_app, saga_id) == [
             ("saga.created", None, None), ("step.started", "A", 1), ("saga.started", None, None),
             ("step.succeeded", "A", 1), ("step.started", "B", 1), ("step.succeeded", "B", 1),
             ("step.started", "C", 1), ("step.succeeded", "C", 1), ("saga.completed", None, None)]
-    assert sorted(settled_here) == sorted((saga_id, name, 1, True) for saga_id in (first, second)
-                                          for name in "ABC")
+    assert len(horses) == 6 and os.getpid() not in horses  # one horse per job
+    settled = settles()
+    assert sorted(entry[1:] for entry in settled) == sorted(
+        (saga_id, name, 1, True) for saga_id in (first, second) for name in "ABC")
+    settlers = {entry[0] for entry in settled}
+    assert len(settlers) == 1 and settlers.isdisjoint(horses | {os.getpid()})  # all in the one bookkeeper
 
 
-def test_an_action_that_writes_through_the_session_is_settled_in_its_horse(forking_app, settled_here):
+def test_an_action_that_writes_through_the_session_is_settled_in_its_horse(forking_app, settles):
     with forking_app.app_context():
         product = Product(sku="P", name="Widget", price_cents=100, stock=3, reserved=0)
         db.session.add(product)
@@ -172,23 +185,25 @@ def test_an_action_that_writes_through_the_session_is_settled_in_its_horse(forki
     assert work(forking_app) == []
     status, steps = saga_state(forking_app, saga_id)
     assert status == "COMPLETED"
-    assert steps[1][1] == "SUCCEEDED"
     with forking_app.app_context():
         assert db.session.get(Product, product_id).stock == 4  # committed with the step's success
-    assert settled_here == [(saga_id, "Read", 1, True)]  # Restock's horse settled it, in its own transaction
+    (read, read_by), (restock, restock_by) = [(entry[2], entry[0]) for entry in settles()]
+    assert (read, restock) == ("Read", "Restock")
+    assert read_by != steps[0][3]["pid"]  # the bookkeeper settled Read
+    assert restock_by == steps[1][3]["pid"]  # Restock's own horse did, in its transaction
 
 
-def test_a_failed_attempt_handed_back_is_retried_by_the_worker(forking_app, settled_here):
+def test_a_failed_attempt_handed_back_is_retried(forking_app, settles):
     saga_id = start(forking_app, "test_fork_flaky")
     assert work(forking_app) == []
     status, steps = saga_state(forking_app, saga_id)
     assert status == "COMPLETED"
     assert steps[0][:3] == ("Flaky", "SUCCEEDED", 2)
     assert ("step.retry_scheduled", "Flaky", 1) in events(forking_app, saga_id)
-    assert (saga_id, "Flaky", 1, False) in settled_here
+    assert (saga_id, "Flaky", 1, False) in [entry[1:] for entry in settles()]
 
 
-def test_a_horse_that_dies_mid_action_leaves_its_step_to_the_sweeper(forking_app, settled_here, monkeypatch):
+def test_a_horse_that_dies_mid_action_leaves_its_step_to_the_sweeper(forking_app, settles, monkeypatch):
     saga_id = start(forking_app, "test_fork_dies")
     other = start(forking_app, "test_fork_plain")
     failed = work(forking_app)
@@ -196,7 +211,7 @@ def test_a_horse_that_dies_mid_action_leaves_its_step_to_the_sweeper(forking_app
     assert saga_state(forking_app, other)[0] == "COMPLETED"
     status, steps = saga_state(forking_app, saga_id)
     assert (status, steps[0][1:3]) == ("RUNNING", ("RUNNING", 1))
-    assert all(entry[0] != saga_id for entry in settled_here)
+    assert all(entry[1] != saga_id for entry in settles())
     later, real_now = timedelta(seconds=forking_app.config["SAGA_SWEEP_GRACE"] + 120), clock.now
     monkeypatch.setattr(clock, "now", lambda: real_now() + later)
     with forking_app.app_context():
@@ -208,29 +223,30 @@ def test_a_horse_that_dies_mid_action_leaves_its_step_to_the_sweeper(forking_app
     assert steps[0][1:3] == ("SUCCEEDED", 2)
 
 
-def test_if_the_worker_cannot_claim_the_horse_claims_for_itself(forking_app, settled_here, monkeypatch):
-    claim, worker_pid = orchestrator.claim, os.getpid()
+def test_if_the_bookkeeper_cannot_claim_the_horse_claims_for_itself(forking_app, settles, monkeypatch):
+    handle = bookkeeper._handle
 
-    def fails_in_the_worker(*args, **kwargs):
-        if os.getpid() == worker_pid:
+    def cannot_claim(kind, *args):
+        if kind == "claim":
             raise RuntimeError("database unavailable")
-        return claim(*args, **kwargs)
+        return handle(kind, *args)
 
-    monkeypatch.setattr(orchestrator, "claim", fails_in_the_worker)
+    monkeypatch.setattr(bookkeeper, "_handle", cannot_claim)
     saga_id = start(forking_app, "test_fork_plain")
     assert work(forking_app) == []
-    assert saga_state(forking_app, saga_id)[0] == "COMPLETED"
-    assert settled_here == []  # each horse claimed, ran and settled its own step
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPLETED"
+    assert [entry[0] for entry in settles()] == [step[3]["pid"] for step in steps]  # each horse settled its own
 
 
-def test_a_settle_the_database_refused_is_tried_once_more_on_a_new_connection(forking_app, monkeypatch):
-    rowcount, worker_pid, refused = hotpath._SUCCEED.rowcount, os.getpid(), []
+def test_a_settle_the_database_refused_is_tried_once_more(forking_app, monkeypatch, tmp_path):
+    rowcount, refused = hotpath._SUCCEED.rowcount, tmp_path / "refused"
     with forking_app.app_context():
         driver_error = db.engine.dialect.loaded_dbapi.OperationalError  # sqlite3's or psycopg's
 
     def refuses_once(connection, values):
-        if os.getpid() == worker_pid and not refused:
-            refused.append(connection)
+        if not refused.exists():
+            refused.write_text(str(os.getpid()))
             raise driver_error("connection lost")  # as the driver raises it, past SQLAlchemy
         return rowcount(connection, values)
 
@@ -240,9 +256,55 @@ def test_a_settle_the_database_refused_is_tried_once_more_on_a_new_connection(fo
     status, steps = saga_state(forking_app, saga_id)
     assert status == "COMPLETED"
     assert [step[1:3] for step in steps] == [("SUCCEEDED", 1)] * 3
-    assert len(refused) == 1
-    assert refused[0].invalidated  # thrown away, and the worker went on with a new one
-    assert hotpath._kept.connection is not refused[0]
+    assert int(refused.read_text()) not in {os.getpid()} | {step[3]["pid"] for step in steps}  # the bookkeeper's
+
+
+def test_a_claimed_step_whose_horse_could_not_be_forked_is_retried(forking_app, settles, monkeypatch):
+    fork, forks = Worker.fork_work_horse, []
+
+    def fails_first(worker, job, queue):
+        forks.append(job.id)
+        if len(forks) == 1:
+            raise OSError(12, "Cannot allocate memory")
+        return fork(worker, job, queue)
+
+    monkeypatch.setattr(Worker, "fork_work_horse", fails_first)
+    saga_id = start(forking_app, "test_fork_plain")
+    work(forking_app)  # RQ's worker quits on the error, as it does without a bookkeeper
+    assert work(forking_app) == []
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPLETED"
+    assert steps[0][1:3] == ("SUCCEEDED", 2)
+    assert (saga_id, "A", 1, False) in [entry[1:] for entry in settles()]
+    with forking_app.app_context():
+        retried = db.session.execute(select(SagaEvent).where(SagaEvent.saga_id == saga_id,
+                                                             SagaEvent.type == "step.retry_scheduled")).scalar_one()
+        assert retried.error_type == "NotStarted"
+
+
+# The bookkeeper on its own.
+
+def test_a_bookkeeper_that_dies_or_hangs_is_replaced(app, monkeypatch):
+    keeper = bookkeeper.Bookkeeper(app)
+    saga_id = start(app, "test_fork_plain")
+    try:
+        assert keeper.claim(saga_id, 0).step_name == "A"
+        first = keeper.pid
+        os.kill(first, signal.SIGKILL)
+        os.waitpid(first, 0)
+        with pytest.raises(bookkeeper.Unavailable):
+            keeper.claim(saga_id, 0)
+        assert keeper.pid is None
+        assert keeper.claim(saga_id, 0) is None  # a new one: the step is already claimed
+        assert keeper.pid not in (None, first)
+        monkeypatch.setattr(bookkeeper, "TIMEOUT", 0.5)
+        keeper.stop()
+        monkeypatch.setattr(bookkeeper, "_handle", lambda *request: time.sleep(30))
+        with pytest.raises(bookkeeper.Unavailable, match="did not answer"):
+            keeper.claim(saga_id, 0)  # hung: killed after the timeout
+        assert keeper.pid is None
+    finally:
+        keeper.stop()
 
 
 # The channel itself, without forking.
@@ -250,35 +312,35 @@ def test_a_settle_the_database_refused_is_tried_once_more_on_a_new_connection(fo
 def test_a_claim_is_received_only_by_another_process_for_the_same_step(monkeypatch):
     channel = handover.Channel(size=4096)
     claimed = handover.Handover(7, 1, run="run", worker_pid=os.getpid())
-    channel.give(claimed)
-    assert channel.received(7, 1) is None  # the worker itself: no horse here
+    channel.pass_claim(claimed)
+    assert channel.claim_for(7, 1) is None  # the worker itself: no horse here
     monkeypatch.setattr(os, "getpid", lambda: claimed.worker_pid + 1)
-    assert channel.received(7, 1) is claimed
-    assert channel.received(7, 2) is None  # another step's job
+    assert channel.claim_for(7, 1) is claimed
+    assert channel.claim_for(7, 2) is None  # another step's job
 
 
 def test_an_outcome_comes_back_once_and_only_if_it_was_written(app):
     channel = handover.Channel(size=4096)
     outcome = Outcome(True, 1.5, result={"id": 3})
     with app.app_context():
-        channel.give(handover.Handover(7, 1, "run", os.getpid()))
-        assert channel.take_back() is None  # the horse wrote nothing: settled it itself, or died
-        channel.give(handover.Handover(7, 1, "run", os.getpid()))
-        assert channel.give_back(outcome)
-        assert channel.take_back() == ("run", outcome)
-        assert channel.take_back() is None
-        channel.give(handover.Handover(7, 1, "run", os.getpid()))
-        assert channel.take_back() is None  # a new claim clears the last outcome
-        channel.give(handover.Handover(7, 1, None, os.getpid()))
-        assert channel.take_back() is None  # nothing was claimed, so nothing to settle
+        channel.pass_claim(handover.Handover(7, 1, "run", os.getpid()))
+        assert channel.collect_outcome() is None  # the horse wrote nothing: settled it itself, or died
+        channel.pass_claim(handover.Handover(7, 1, "run", os.getpid()))
+        assert channel.return_outcome(outcome)
+        assert channel.collect_outcome() == ("run", outcome)
+        assert channel.collect_outcome() is None
+        channel.pass_claim(handover.Handover(7, 1, "run", os.getpid()))
+        assert channel.collect_outcome() is None  # a new claim clears the last outcome
+        channel.pass_claim(handover.Handover(7, 1, None, os.getpid()))
+        assert channel.collect_outcome() is None  # nothing was claimed, so nothing to settle
 
 
 def test_the_horse_keeps_what_the_channel_cannot_carry(app):
     channel = handover.Channel(size=4096)
     with app.app_context():
-        channel.give(handover.Handover(7, 1, "run", os.getpid()))
-        assert not channel.give_back(Outcome(True, 1.0, result={"blob": "x" * 5000}))  # too large
+        channel.pass_claim(handover.Handover(7, 1, "run", os.getpid()))
+        assert not channel.return_outcome(Outcome(True, 1.0, result={"blob": "x" * 5000}))  # too large
         db.session.execute(select(Product.id)).all()  # a transaction open in the session
-        assert not channel.give_back(Outcome(True, 1.0, result={}))
+        assert not channel.return_outcome(Outcome(True, 1.0, result={}))
         db.session.rollback()
-        assert channel.take_back() is None
+        assert channel.collect_outcome() is None

@@ -1,10 +1,11 @@
 """A step job split between a forking worker and its work horse.
 
-A forking worker (app/worker.py, `SagaWorker`) claims the step with its own, warm connection
-before it forks, and the work horse runs only the action. The horse hands the attempt's outcome
-back through memory shared with the worker, which settles it. A horse that does no database
-work of its own so opens no connection: on SQLite a new connection costs more than the whole
-step's bookkeeping, and on PostgreSQL it is a new server process per job.
+A forking worker (app/worker.py, `SagaWorker`) has the step claimed before it forks (by its
+bookkeeper, app/saga/bookkeeper.py), and the work horse runs only the action. The horse hands
+the attempt's outcome back through memory shared with the worker, which has it settled. So a
+horse that does no database work of its own opens no connection: on SQLite a new connection
+costs more than the whole step's bookkeeping, and on PostgreSQL it is a new server process per
+job.
 
 The horse settles the attempt itself, as a single process does, when its session holds a
 transaction (the action wrote through it, or read): those writes must commit with the outcome,
@@ -21,16 +22,11 @@ from dataclasses import dataclass, fields
 
 from app.extensions import db
 from app.saga.execution import Outcome
-
-_FIELDS = tuple(field.name for field in fields(Outcome))
-
-
-def _values(outcome):
-    """An Outcome's values, in field order (shallow, unlike dataclasses.astuple)."""
-    return tuple(getattr(outcome, name) for name in _FIELDS)
+from app.saga.hotpath import StepRun
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled outcome; written last, 0 while empty
 SIZE = 1 << 20  # outcomes larger than this are settled by the horse
+_FIELDS = tuple(field.name for field in fields(Outcome))
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class Handover:
 
     saga_id: int
     index: int
-    run: object  # the claimed StepRun, or None: nothing to run (another delivery has it, or stopped)
+    run: StepRun | None  # None: nothing to run (another delivery has it, or the saga stopped)
     worker_pid: int
 
 
@@ -54,12 +50,12 @@ class Channel:
         self._memory = mmap.mmap(-1, size, flags=mmap.MAP_SHARED)
         self.current = None
 
-    def give(self, handover):
+    def pass_claim(self, handover):
         """In the worker, before forking: the next horse receives this claim."""
         self._memory[:_HEADER.size] = _HEADER.pack(0)
         self.current = handover
 
-    def received(self, saga_id, index):
+    def claim_for(self, saga_id, index):
         """In the horse: the worker's claim for this step job, or None if it made none."""
         handover = self.current
         if handover is None or handover.worker_pid == os.getpid() \
@@ -67,26 +63,35 @@ class Channel:
             return None
         return handover
 
-    def give_back(self, outcome):
-        """In the horse: pass the outcome to the worker to settle; False if the horse must."""
+    def return_outcome(self, outcome):
+        """In the horse: pass the outcome back for the worker to settle; False if the horse must."""
         if db.session.registry.has() and db.session().in_transaction():
             return False  # the attempt's reads or writes wait in this process's transaction
-        data = pickle.dumps(_values(outcome), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            data = pickle.dumps(tuple(getattr(outcome, name) for name in _FIELDS),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - a result pickle cannot carry: the horse settles it
+            return False
         if _HEADER.size + len(data) > len(self._memory):
             return False
         self._memory[_HEADER.size:_HEADER.size + len(data)] = data
         self._memory[:_HEADER.size] = _HEADER.pack(len(data))  # last: a horse killed mid-write gave nothing
         return True
 
-    def take_back(self):
+    def collect_outcome(self):
         """In the worker, once the horse has exited: (claimed run, outcome to settle) or None."""
-        handover, self.current = self.current, None
+        handover = self.withdraw_claim()
         if handover is None or handover.run is None:
             return None
         (length,) = _HEADER.unpack(self._memory[:_HEADER.size])
         if not length:
             return None  # the horse settled the attempt itself, or died before it could hand back
         return handover.run, Outcome(*pickle.loads(self._memory[_HEADER.size:_HEADER.size + length]))
+
+    def withdraw_claim(self):
+        """In the worker: the claim passed for the last horse (None if none), no longer passed."""
+        handover, self.current = self.current, None
+        return handover
 
 
 _channel = None  # only a forking worker maps the memory
@@ -100,11 +105,11 @@ def open_channel():
     return _channel
 
 
-def received(saga_id, index):
-    """In a horse: the claim its worker made for this step job, or None."""
-    return _channel.received(saga_id, index) if _channel is not None else None
+def claim_for(saga_id, index):
+    """In a horse: the claim its worker passed it for this step job, or None."""
+    return _channel.claim_for(saga_id, index) if _channel is not None else None
 
 
-def give_back(outcome):
-    """In a horse that received a claim: hand the outcome back; False if the horse must settle it."""
-    return _channel.give_back(outcome)
+def return_outcome(outcome):
+    """In a horse passed a claim: hand the outcome back; False if the horse must settle it."""
+    return _channel.return_outcome(outcome)

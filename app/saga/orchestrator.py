@@ -20,12 +20,12 @@ def run_step(saga_id, index):
     In a forking worker's horse the worker has already claimed it (app/saga/handover.py), and
     the horse hands the outcome back for the worker to settle when it can.
     """
-    handed = handover.received(saga_id, index)
+    handed = handover.claim_for(saga_id, index)
     run = handed.run if handed else claim(saga_id, index)
     if run is None:
         return
     outcome = perform(run)
-    if handed and handover.give_back(outcome):
+    if handed and handover.return_outcome(outcome):
         return
     settle(run, outcome)
 

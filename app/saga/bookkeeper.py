@@ -1,0 +1,156 @@
+"""A forking worker's bookkeeper: one process of its own that claims and settles its steps.
+
+A forking worker (app/worker.py, `SagaWorker`) forks a work horse per job, so it opens no
+database connection of its own: SQLite keeps its locks' state per process, and a child must not
+inherit a connection's (sqlite.org/howtocorrupt.html, 2.6); and after each fork every page the
+worker writes costs it a fault. It forks this bookkeeper once instead, before its first job.
+The bookkeeper keeps the connection and never forks. The worker asks it, over a socket, to claim
+a step job's step before forking the horse, and to settle the outcome the horse hands back
+(app/saga/handover.py); a settled step's successor is enqueued here, after the commit.
+
+The bookkeeper lives as long as the worker: it stops when the worker closes its end of the
+socket, which the kernel does if the worker dies. If it dies, hangs past `TIMEOUT` or a call to
+it is interrupted, the worker kills it and starts another for its next request; the request at
+hand is then done by the horse (a claim) or left to the sweeper (a settle).
+"""
+import logging
+import os
+import pickle
+import signal
+import socket
+import struct
+
+from app.extensions import db
+from app.saga import hotpath, orchestrator
+
+log = logging.getLogger(__name__)
+_LENGTH = struct.Struct("<I")
+TIMEOUT = 75  # seconds a request may take: a settle may wait twice for SQLite's 30 s busy timeout
+
+
+class Unavailable(Exception):
+    """The bookkeeper did not answer; it has been stopped."""
+
+
+class Bookkeeper:
+    """The worker's side: starts the process, sends it requests, and replaces it when it fails."""
+
+    def __init__(self, app):
+        self.app, self.pid, self._socket = app, None, None
+
+    def claim(self, saga_id, index):
+        """Claim the step for one attempt: its StepRun, or None if there is nothing to run."""
+        return self._call(("claim", saga_id, index))
+
+    def settle(self, run, outcome):
+        """Record the attempt's outcome and take the saga's next move."""
+        self._call(("settle", run, outcome))
+
+    def stop(self):
+        """Close the socket, which ends the process, and wait for it."""
+        if self.pid is None:
+            return
+        self._socket.close()
+        os.waitpid(self.pid, 0)
+        self.pid = self._socket = None
+
+    def _start(self):
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the bookkeeper
+            code = 1
+            try:
+                ours.close()
+                _serve(self.app, theirs)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        ours.settimeout(TIMEOUT)
+        self.pid, self._socket = pid, ours
+
+    def _call(self, request):
+        if self.pid is None:
+            self._start()
+        try:
+            _send(self._socket, request)
+            reply = _receive(self._socket)
+        except BaseException as error:  # a half-done exchange leaves the socket out of step
+            self._kill()
+            if isinstance(error, Exception):
+                raise Unavailable(f"the bookkeeper did not answer: {error!r}") from error
+            raise
+        if reply is None:
+            self._kill()
+            raise Unavailable("the bookkeeper has exited")
+        status, value = reply
+        if status != "ok":
+            raise Unavailable(value)
+        return value
+
+    def _kill(self):
+        pid, self.pid = self.pid, None
+        self._socket.close()
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass  # already gone
+
+
+def _serve(app, connection):
+    """The bookkeeper's loop: answer each request until the worker closes the socket."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl+C is for the worker, which stops us
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with app.app_context():
+        hotpath.keep_connection(db.engine)
+        while (request := _receive(connection)) is not None:
+            try:
+                reply = ("ok", _handle(*request))
+            except Exception as error:  # noqa: BLE001 - reported to the worker, which carries on
+                log.exception("the bookkeeper could not %s", request[0])
+                reply = ("error", f"{type(error).__name__}: {error}")
+            finally:
+                db.session.remove()
+            _send(connection, reply)
+
+
+def _handle(kind, *args):
+    if kind == "claim":
+        return orchestrator.claim(*args)
+    run, outcome = args
+    try:
+        orchestrator.settle(run, outcome)
+    except Exception:  # noqa: BLE001 - a kept connection that failed is replaced: try once more
+        log.warning("settling step %s of saga %s failed; trying again", run.index, run.saga_id, exc_info=True)
+        db.session.remove()
+        orchestrator.settle(run, outcome)  # finds the attempt settled if the first did commit
+    return None
+
+
+def _send(connection, message):
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    connection.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def _receive(connection):
+    """The next message, or None once the other side has closed the socket."""
+    head = _exactly(connection, _LENGTH.size)
+    if head is None:
+        return None
+    data = _exactly(connection, _LENGTH.unpack(head)[0])
+    if data is None:
+        return None
+    return pickle.loads(data)
+
+
+def _exactly(connection, size):
+    chunks, missing = [], size
+    while missing:
+        chunk = connection.recv(missing)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
