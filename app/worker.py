@@ -12,7 +12,7 @@ from sqlalchemy.orm import configure_mappers
 
 import jobs
 from app.extensions import db
-from app.saga import bookkeeper, dispatch, handover, hotpath
+from app.saga import bookkeeper, dispatch, handover, hotpath, kept_connection
 from app.saga.execution import Outcome
 
 log = logging.getLogger(__name__)
@@ -165,4 +165,4 @@ class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
         super().__init__(*args, **kwargs)
         app = warm_up()
         with app.app_context():
-            hotpath.keep_connection(db.engine)
+            kept_connection.keep(db.engine)

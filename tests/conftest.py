@@ -14,7 +14,7 @@ import jobs
 from app import create_app
 from app.extensions import db, redis_connection
 from app.models import Product, User
-from app.saga import hotpath
+from app.saga import kept_connection
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def app(tmp_path):
         redis_connection().flushdb()
     jobs.bind_app(app)
     yield app
-    hotpath.keep_connection(None)  # a worker class built in the test kept one
+    kept_connection.keep(None)  # a worker class built in the test kept one
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -19,7 +19,7 @@ import jobs
 from app import clock, create_app
 from app.extensions import db, redis_connection
 from app.models import Product, Saga, SagaEvent, SagaStep
-from app.saga import bookkeeper, handover, hotpath, orchestrator, sweeper
+from app.saga import bookkeeper, dispatch, handover, hotpath, orchestrator, sweeper
 from app.saga.definition import SagaDefinition, Step, register
 from app.saga.errors import TransientError
 from app.saga.execution import Outcome
@@ -53,11 +53,35 @@ def dies_once(ctx):
     return {"attempt": ctx.attempt}
 
 
+def counted(ctx):
+    """Appends a line per run to the file the payload names."""
+    with open(ctx.payload["runs"], "a") as runs:
+        runs.write(f"{ctx.attempt}\n")
+    return {}
+
+
+def slow_once(ctx):
+    """Overruns its step timeout on the first attempt."""
+    if ctx.attempt == 1:
+        time.sleep(5)
+    return {"attempt": ctx.attempt}
+
+
+def stops_the_worker(ctx):
+    """Asks the worker (this horse's parent) for a warm shutdown, as a deploy does."""
+    os.kill(os.getppid(), signal.SIGTERM)
+    time.sleep(0.3)  # the worker takes the signal while this job is running
+    return {}
+
+
 register(SagaDefinition("test_fork_plain", (Step("A", where_it_ran), Step("B", where_it_ran),
                                             Step("C", where_it_ran))))
 register(SagaDefinition("test_fork_writes", (Step("Read", where_it_ran), Step("Restock", restock))))
 register(SagaDefinition("test_fork_flaky", (Step("Flaky", flaky), Step("Then", where_it_ran))))
 register(SagaDefinition("test_fork_dies", (Step("Dies", dies_once),)))
+register(SagaDefinition("test_fork_counted", (Step("Counted", counted), Step("Then", where_it_ran))))
+register(SagaDefinition("test_fork_slow", (Step("Slow", slow_once, timeout=1), Step("Then", where_it_ran))))
+register(SagaDefinition("test_fork_stops", (Step("Stops", stops_the_worker), Step("Then", where_it_ran))))
 
 
 @pytest.fixture
@@ -91,7 +115,6 @@ def forking_app(tmp_path, redis_url):
         redis_connection().flushdb()
     jobs.bind_app(app)
     yield app
-    hotpath.keep_connection(None)  # the worker, in this process, kept one
     with app.app_context():
         redis_connection().flushdb()
         db.session.remove()
@@ -280,6 +303,51 @@ def test_a_claimed_step_whose_horse_could_not_be_forked_is_retried(forking_app, 
         retried = db.session.execute(select(SagaEvent).where(SagaEvent.saga_id == saga_id,
                                                              SagaEvent.type == "step.retry_scheduled")).scalar_one()
         assert retried.error_type == "NotStarted"
+
+
+def test_a_second_delivery_of_a_step_job_does_not_run_the_action_again(forking_app, tmp_path):
+    runs = tmp_path / "runs"
+    saga_id = start(forking_app, "test_fork_counted", {"runs": str(runs)})
+    with forking_app.app_context():
+        dispatch.enqueue(dispatch.step_job(saga_id, "test_fork_counted", 0, 1))  # RQ delivers it again
+    assert work(forking_app) == []
+    assert saga_state(forking_app, saga_id)[0] == "COMPLETED"
+    assert runs.read_text() == "1\n"  # the bookkeeper's claim found the step taken: that horse did nothing
+
+
+def test_a_saga_past_its_deadline_is_stopped_by_the_bookkeeper_before_its_step(forking_app, tmp_path):
+    runs = tmp_path / "runs"
+    saga_id = start(forking_app, "test_fork_counted", {"runs": str(runs)})
+    with forking_app.app_context():
+        db.session.get(Saga, saga_id).deadline_at = clock.now() - timedelta(seconds=1)
+        db.session.commit()
+    assert work(forking_app) == []
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPENSATED"
+    assert steps[0][1] == "SKIPPED" and not runs.exists()  # never started
+    assert ("saga.compensating", None, None) in events(forking_app, saga_id)
+
+
+def test_an_attempt_that_overruns_its_timeout_is_handed_back_and_retried(forking_app, settles):
+    saga_id = start(forking_app, "test_fork_slow")
+    assert work(forking_app) == []
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPLETED"
+    assert steps[0][:3] == ("Slow", "SUCCEEDED", 2)
+    assert ("step.retry_scheduled", "Slow", 1) in events(forking_app, saga_id)
+    assert (saga_id, "Slow", 1, False) in [entry[1:] for entry in settles()]  # the RQ timeout's outcome
+
+
+def test_a_warm_shutdown_lets_the_running_step_finish_and_be_settled(forking_app):
+    saga_id = start(forking_app, "test_fork_stops")
+    work(forking_app)  # stops after the job that asked it to
+    status, steps = saga_state(forking_app, saga_id)
+    assert (status, steps[0][1], steps[1][1]) == ("RUNNING", "SUCCEEDED", "PENDING")
+    with forking_app.app_context():
+        assert Queue(forking_app.config["SAGA_QUEUE"], connection=redis_connection()).job_ids == [
+            dispatch.step_job_id(saga_id, 1, 1)]  # its successor is waiting for the next worker
+    assert work(forking_app) == []
+    assert saga_state(forking_app, saga_id)[0] == "COMPLETED"
 
 
 # The bookkeeper on its own.

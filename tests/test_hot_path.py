@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select, update
 import jobs
 from app.extensions import db, redis_connection
 from app.models import Saga, SagaEvent, SagaStep
-from app.saga import dispatch, hotpath
+from app.saga import dispatch, hotpath, kept_connection
 from app.saga.definition import SagaDefinition, Step, register
 from app.saga.prepared import Prepared
 from app.saga.submission import start_saga
@@ -265,7 +265,7 @@ def test_a_superseded_attempts_own_writes_are_rolled_back(app):
 
 def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_error(app, monkeypatch):
     with app.app_context():
-        hotpath.keep_connection(db.engine)
+        kept_connection.keep(db.engine)
         with hotpath._Transaction() as transaction:
             kept = transaction.connection
             transaction.rollback()

@@ -21,7 +21,7 @@ import socket
 import struct
 
 from app.extensions import db
-from app.saga import hotpath, orchestrator
+from app.saga import kept_connection, orchestrator
 
 log = logging.getLogger(__name__)
 _LENGTH = struct.Struct("<I")
@@ -103,7 +103,7 @@ def _serve(app, connection):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl+C is for the worker, which stops us
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with app.app_context():
-        hotpath.keep_connection(db.engine)
+        kept_connection.keep(db.engine)
         while (request := _receive(connection)) is not None:
             try:
                 reply = ("ok", _handle(*request))

@@ -11,9 +11,7 @@ returns FORWARD for a cancel request or a passed deadline, and `succeed` returns
 saga is no longer running as expected; failures never come here. Both paths make the same
 checked moves and write the same events, so the history reads the same whichever ran.
 """
-import logging
-import os
-import threading
+import sys
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, or_, update
@@ -21,7 +19,7 @@ from sqlalchemy import bindparam, insert, or_, update
 from app import clock
 from app.extensions import db
 from app.models import Saga, SagaEvent, SagaStep
-from app.saga import dispatch
+from app.saga import dispatch, kept_connection
 from app.saga.journal import EVENT_COLUMNS, event_row, log_rows
 from app.saga.prepared import Prepared
 from app.saga.states import SagaStatus as S
@@ -30,7 +28,6 @@ from app.saga.states import check_saga_move, check_step_move
 
 SAGAS, STEPS, EVENTS = Saga.__table__, SagaStep.__table__, SagaEvent.__table__
 FORWARD = "forward"  # a claim this module cannot make: the general path decides
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,45 +86,6 @@ def warm_up(dialect):
         statement.compiled(dialect)
 
 
-class _Kept(threading.local):
-    """A worker's own connection for the hot path, kept between jobs (see `keep_connection`)."""
-
-    engine = pid = connection = None
-
-
-_kept = _Kept()
-
-
-def keep_connection(engine):
-    """Run this thread's hot-path transactions on one connection it keeps, from now on.
-
-    A worker process calls it once: checking a connection out for every transaction costs a
-    pool round trip (and, on PostgreSQL, a ping), and in a forking worker, whose memory each
-    fork write-protects, the pages that checkout touches. A forked child never uses its
-    parent's kept connection (it takes one from its own pool), and after an error the kept one
-    is thrown away and the next transaction opens another. `None` stops keeping one.
-    """
-    if _kept.connection is not None and _kept.pid == os.getpid():
-        _kept.connection.close()
-    _kept.engine, _kept.pid, _kept.connection = engine, os.getpid(), None
-
-
-def _kept_connection():
-    if _kept.engine is None or _kept.pid != os.getpid() or _kept.engine is not db.engine:
-        return None
-    if _kept.connection is None:
-        _kept.connection = _kept.engine.connect()
-    return _kept.connection
-
-
-def _drop_kept():
-    connection, _kept.connection = _kept.connection, None
-    try:
-        connection.invalidate()  # it may be broken: never back to the pool
-    except Exception:  # noqa: BLE001 - it is being thrown away
-        log.debug("could not invalidate the hot path's connection", exc_info=True)
-
-
 class _Transaction:
     """Where a hot-path transaction writes.
 
@@ -143,12 +101,16 @@ class _Transaction:
         if self.in_session:
             self.connection = db.session.connection()
             return
-        self.connection = _kept_connection()
+        self.connection = kept_connection.current()
         if self.connection is None:  # returned to the pool as soon as the transaction ends
             self.connection = db.engine.connect()
         else:
             self.kept = True
-        self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
+        try:
+            self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
 
     def __enter__(self):
         return self
@@ -159,7 +121,7 @@ class _Transaction:
         if not self.kept:
             self.connection.close()  # after a commit, nothing to undo; otherwise, a rollback
         elif error_type is not None:
-            _drop_kept()
+            kept_connection.drop()
         elif self.connection.in_transaction():
             self.connection.rollback()
 

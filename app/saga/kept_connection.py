@@ -1,0 +1,51 @@
+"""A worker's own database connection for the hot path, kept from one job to the next.
+
+A worker process keeps one (`keep`): checking a connection out of the pool for every
+transaction costs a pool round trip and, on PostgreSQL, a ping. It is not pinged, so after
+a database restart the first transaction on it fails; any error in a transaction throws it away
+(`drop`) and the next one opens another. A forked child never uses its parent's (it takes one
+from its own pool), and another thread has none.
+"""
+import logging
+import os
+import threading
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class _Kept(threading.local):
+    engine = pid = connection = None
+
+
+_kept = _Kept()
+
+
+def keep(engine):
+    """Run this thread's hot-path transactions on one connection of `engine` from now on; None stops."""
+    if _kept.connection is not None and _kept.pid == os.getpid():
+        _kept.connection.close()
+    _kept.engine, _kept.pid, _kept.connection = engine, os.getpid(), None
+
+
+def current():
+    """The kept connection, opened if need be; None where none is kept (or for another app's engine)."""
+    if _kept.engine is None or _kept.pid != os.getpid() or _kept.engine is not db.engine:
+        return None
+    if _kept.connection is None:
+        _kept.connection = _kept.engine.connect()
+    elif _kept.connection.in_transaction():  # left so by an interrupted transaction
+        _kept.connection.rollback()
+    return _kept.connection
+
+
+def drop():
+    """Throw the kept connection away (it may be broken): never back to the pool."""
+    connection, _kept.connection = _kept.connection, None
+    if connection is None:
+        return
+    try:
+        connection.invalidate()
+    except Exception:  # noqa: BLE001 - it is being thrown away
+        log.debug("could not invalidate the kept connection", exc_info=True)
