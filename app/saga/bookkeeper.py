@@ -124,7 +124,9 @@ def _handle(kind, *args):
     except Exception:  # noqa: BLE001 - a kept connection that failed is replaced: try once more
         log.warning("settling step %s of saga %s failed; trying again", run.index, run.saga_id, exc_info=True)
         db.session.remove()
-        orchestrator.settle(run, outcome)  # finds the attempt settled if the first did commit
+        # If the first try did commit, this one finds the attempt settled and does nothing; a
+        # successor the first did not get to enqueue is then the sweeper's to enqueue.
+        orchestrator.settle(run, outcome)
     return None
 
 
