@@ -87,9 +87,9 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
     A step job's bookkeeping is done by the worker's bookkeeper (app/saga/bookkeeper.py), a
     process of its own that keeps the database connection: it claims the step before the horse
     is forked and settles the outcome the horse hands back (app/saga/handover.py). The horse
-    runs only the action. The worker itself does not connect to the database, so no connection,
-    and no driver state of one, crosses a fork; each horse also starts with a pool of its own,
-    empty whatever the worker did, and opens a connection only if its action needs one.
+    runs only the action. The worker itself does not connect to the database (what it finds
+    open at start or before a fork it closes), so no connection, nor any driver state of one,
+    crosses a fork: a horse opens a connection only if its action needs one.
     """
 
     def __init__(self, *args, **kwargs):
@@ -126,14 +126,13 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         """
         if job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs:
             self._claim_for_horse(*job.args)
-        kept, self._engine.pool = self._engine.pool, self._engine.pool.recreate()  # the horse's: empty
+        if getattr(self._engine.pool, "checkedin", int)():  # something in this process connected after all
+            self._engine.dispose()  # closed here: no connection, nor SQLite's state of one, crosses the fork
         try:
             super().fork_work_horse(job, queue)  # a horse never returns from here
         except BaseException:
             self._not_started(job)
             raise
-        finally:
-            self._engine.pool = kept
 
     def _claim_for_horse(self, saga_id, index):
         try:
