@@ -19,6 +19,7 @@ import pickle
 import signal
 import socket
 import struct
+import time
 
 from app.extensions import db
 from app.saga import kept_connection, orchestrator
@@ -47,11 +48,19 @@ class Bookkeeper:
         self._call(("settle", run, outcome))
 
     def stop(self):
-        """Close the socket, which ends the process, and wait for it."""
+        """Close the socket, which ends the process once its request is done; wait, within TIMEOUT."""
         if self.pid is None:
             return
         self._socket.close()
-        os.waitpid(self.pid, 0)
+        deadline = time.monotonic() + TIMEOUT
+        try:
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    self._kill()
+                    return
+                time.sleep(0.01)
+        except ChildProcessError:
+            pass  # already reaped
         self.pid = self._socket = None
 
     def _start(self):
@@ -89,8 +98,8 @@ class Bookkeeper:
         return value
 
     def _kill(self):
-        pid, self.pid = self.pid, None
-        self._socket.close()
+        pid, self.pid, connection, self._socket = self.pid, None, self._socket, None
+        connection.close()
         try:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
