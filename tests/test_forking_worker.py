@@ -375,6 +375,39 @@ def test_a_bookkeeper_that_dies_or_hangs_is_replaced(app, monkeypatch):
         keeper.stop()
 
 
+def test_a_bookkeeper_outlives_its_worker_by_seconds_at_most(app, monkeypatch):
+    monkeypatch.setattr(bookkeeper, "ORPHAN_CHECK_SECONDS", 0.1)
+    saga_id = start(app, "test_fork_plain")
+    report_read, report_write = os.pipe()
+    worker = os.fork()
+    if worker == 0:  # a worker that dies without stopping its bookkeeper
+        code = 1
+        try:
+            keeper = bookkeeper.Bookkeeper(app)
+            keeper.claim(saga_id, 0)
+            if os.fork() == 0:  # like RQ's scheduler: forked later, it holds the worker's end too
+                time.sleep(3)
+                os._exit(0)
+            os.write(report_write, str(keeper.pid).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(worker, 0)
+    orphan = int(os.read(report_read, 32))
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and _running(orphan):
+        time.sleep(0.05)
+    assert not _running(orphan)  # gone though the "scheduler" still holds the socket
+
+
+def _running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 # The channel itself, without forking.
 
 def test_a_claim_is_received_only_by_another_process_for_the_same_step(monkeypatch):

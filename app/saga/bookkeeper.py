@@ -3,19 +3,20 @@
 A forking worker (app/worker.py, `SagaWorker`) forks a work horse per job, so it opens no
 database connection of its own: SQLite keeps its locks' state per process, and a child must not
 inherit a connection's (sqlite.org/howtocorrupt.html, 2.6); and after each fork every page the
-worker writes costs it a fault. It forks this bookkeeper once instead, before its first job.
+worker writes costs it a fault. It forks this bookkeeper once instead, at its first step job.
 The bookkeeper keeps the connection and never forks. The worker asks it, over a socket, to claim
 a step job's step before forking the horse, and to settle the outcome the horse hands back
 (app/saga/handover.py); a settled step's successor is enqueued here, after the commit.
 
 The bookkeeper lives as long as the worker: it stops when the worker closes its end of the
-socket, which the kernel does if the worker dies. If it dies, hangs past `TIMEOUT` or a call to
-it is interrupted, the worker kills it and starts another for its next request; the request at
-hand is then done by the horse (a claim) or left to the sweeper (a settle).
+socket, or within a few seconds of the worker's death. If it dies, hangs past `TIMEOUT` or a
+call to it is interrupted, the worker kills it and starts another for its next request; the
+request at hand is then done by the horse (a claim) or left to the sweeper (a settle).
 """
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
@@ -27,6 +28,7 @@ from app.saga import kept_connection, orchestrator
 log = logging.getLogger(__name__)
 _LENGTH = struct.Struct("<I")
 TIMEOUT = 75  # seconds a request may take: a settle may wait twice for SQLite's 30 s busy timeout
+ORPHAN_CHECK_SECONDS = 5
 
 
 class Unavailable(Exception):
@@ -108,12 +110,13 @@ class Bookkeeper:
 
 
 def _serve(app, connection):
-    """The bookkeeper's loop: answer each request until the worker closes the socket."""
+    """The bookkeeper's loop: answer each request until the worker closes the socket or dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl+C is for the worker, which stops us
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    worker = os.getppid()
     with app.app_context():
         kept_connection.keep(db.engine)
-        while (request := _receive(connection)) is not None:
+        while _wait_for_request(connection, worker) and (request := _receive(connection)) is not None:
             try:
                 reply = ("ok", _handle(*request))
             except Exception as error:  # noqa: BLE001 - reported to the worker, which carries on
@@ -137,6 +140,19 @@ def _handle(kind, *args):
         # successor the first did not get to enqueue is then the sweeper's to enqueue.
         orchestrator.settle(run, outcome)
     return None
+
+
+def _wait_for_request(connection, worker):
+    """Wait until a request arrives; False once the worker is gone.
+
+    The worker's end of the socket may outlive it: every process forked from it holds a copy (a
+    horse until its job ends; RQ's scheduler, if the worker started one after us, for longer).
+    So the bookkeeper also checks every few seconds that the worker is still its parent.
+    """
+    while not select.select([connection], [], [], ORPHAN_CHECK_SECONDS)[0]:
+        if os.getppid() != worker:
+            return False
+    return True
 
 
 def _send(connection, message):
