@@ -28,10 +28,11 @@ def get_app():
 def process_step(saga_id, step_index):
     """Run one attempt of a saga step."""
     from app.saga import handover, orchestrator
-    if handover.claim_for(saga_id, step_index):
+    handed = handover.claim_for(saga_id, step_index)
+    if handed:
         # A forking saga worker's horse, already in the worker's app context: it inherited it, and
         # lives for this one job, so there is nothing to set up or tear down.
-        return orchestrator.run_step(saga_id, step_index)
+        return orchestrator.run_step(saga_id, step_index, handed)
     with get_app().app_context():
         orchestrator.run_step(saga_id, step_index)
 

@@ -4,6 +4,7 @@ When those variables are set the services must be reachable: a test fails, never
 """
 import os
 import time
+from contextlib import contextmanager
 
 import fakeredis
 import pytest
@@ -20,7 +21,14 @@ from app.saga import kept_connection
 @pytest.fixture
 def app(tmp_path):
     """A fresh app and empty database per test, with jobs bound to it."""
-    config = {
+    with fresh_app(tmp_path) as app:
+        yield app
+
+
+@contextmanager
+def fresh_app(tmp_path, **config):
+    """An app on an empty database and Redis, with jobs bound to it; `config` overrides the defaults."""
+    app = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path}/test.db",
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
@@ -29,19 +37,21 @@ def app(tmp_path):
         "SAGA_STEP_TIMEOUT": 2,
         "SAGA_COUNTS_MAX_AGE": 0,
         "WTF_CSRF_ENABLED": True,
-    }
-    app = create_app(config)
+        **config,
+    })
     with app.app_context():
         db.drop_all()
         db.create_all()
         redis_connection().flushdb()
     jobs.bind_app(app)
-    yield app
-    kept_connection.keep(None)  # a worker class built in the test kept one
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    jobs.bind_app(None)
+    try:
+        yield app
+    finally:
+        kept_connection.keep(None)  # a worker class built in the test kept one
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        jobs.bind_app(None)
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ import pytest
 from rq import Queue, Worker
 from sqlalchemy import select
 
-import jobs
-from app import clock, create_app
+from app import clock
 from app.extensions import db, redis_connection
 from app.models import Product, Saga, SagaEvent, SagaStep
 from app.saga import bookkeeper, dispatch, handover, hotpath, orchestrator, sweeper
@@ -25,6 +24,7 @@ from app.saga.errors import TransientError
 from app.saga.execution import Outcome
 from app.saga.submission import start_saga
 from app.worker import SagaWorker
+from tests.conftest import fresh_app
 
 
 def where_it_ran(ctx):
@@ -102,24 +102,9 @@ def redis_url(monkeypatch):
 
 @pytest.fixture
 def forking_app(tmp_path, redis_url):
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path}/fork.db",
-        "REDIS_URL": redis_url,
-        "SAGA_RETRY_DELAY": 0,
-        "SAGA_STEP_TIMEOUT": 10,
-    })
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        redis_connection().flushdb()
-    jobs.bind_app(app)
-    yield app
-    with app.app_context():
-        redis_connection().flushdb()
-        db.session.remove()
-        db.engine.dispose()
-    jobs.bind_app(None)
+    """The usual test app, on a Redis that forked horses can reach; steps get time to spare."""
+    with fresh_app(tmp_path, REDIS_URL=redis_url, SAGA_STEP_TIMEOUT=10) as app:
+        yield app
 
 
 @pytest.fixture

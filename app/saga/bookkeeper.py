@@ -13,6 +13,7 @@ socket, or within a few seconds of the worker's death. If it dies, hangs past `T
 call to it is interrupted, the worker kills it and starts another for its next request; the
 request at hand is then done by the horse (a claim) or left to the sweeper (a settle).
 """
+import contextlib
 import logging
 import os
 import pickle
@@ -55,15 +56,13 @@ class Bookkeeper:
             return
         self._socket.close()
         deadline = time.monotonic() + TIMEOUT
-        try:
+        with contextlib.suppress(ChildProcessError):  # already reaped
             while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
                 if time.monotonic() > deadline:
-                    self._kill()
-                    return
+                    return self._kill()
                 time.sleep(0.01)
-        except ChildProcessError:
-            pass  # already reaped
         self.pid = self._socket = None
+        return None
 
     def _start(self):
         ours, theirs = socket.socketpair()
@@ -102,11 +101,9 @@ class Bookkeeper:
     def _kill(self):
         pid, self.pid, connection, self._socket = self.pid, None, self._socket, None
         connection.close()
-        try:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # already gone
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass  # already gone
 
 
 def _serve(app, connection):

@@ -11,7 +11,6 @@ returns FORWARD for a cancel request or a passed deadline, and `succeed` returns
 saga is no longer running as expected; failures never come here. Both paths make the same
 checked moves and write the same events, so the history reads the same whichever ran.
 """
-import sys
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, or_, update
@@ -108,8 +107,11 @@ class _Transaction:
             self.kept = True
         try:
             self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
-        except BaseException:
-            self.__exit__(*sys.exc_info())
+        except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
+            if self.kept:
+                kept_connection.drop()
+            else:
+                self.connection.close()
             raise
 
     def __enter__(self):

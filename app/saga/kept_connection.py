@@ -35,8 +35,6 @@ def current():
         return None
     if _kept.connection is None:
         _kept.connection = _kept.engine.connect()
-    elif _kept.connection.in_transaction():  # left so by an interrupted transaction
-        _kept.connection.rollback()
     return _kept.connection
 
 

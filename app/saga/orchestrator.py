@@ -14,13 +14,13 @@ from app.saga.states import StepStatus as T
 CANCELLED = "cancelled by an operator"
 
 
-def run_step(saga_id, index):
+def run_step(saga_id, index, handed=None):
     """Claim one attempt of a step, run it, and record what happened.
 
-    In a forking worker's horse the worker has already claimed it (app/saga/handover.py), and
-    the horse hands the outcome back for the worker to settle when it can.
+    In a forking worker's horse, `handed` is the claim the worker already made
+    (app/saga/handover.py), and the horse hands the outcome back for the worker to settle when
+    it can.
     """
-    handed = handover.claim_for(saga_id, index)
     run = handed.run if handed else claim(saga_id, index)
     if run is None:
         return
