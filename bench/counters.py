@@ -41,6 +41,13 @@ class Counters:
             return run_many(cursor, sql, rows)
 
         prepared.execute, prepared.execute_many = counted_execute, counted_execute_many
+        commit = prepared.commit
+
+        def counted_commit(connection):
+            self._commit(None)
+            return commit(connection)
+
+        prepared.commit = counted_commit
         return self
 
     def snapshot(self):

@@ -176,6 +176,24 @@ def test_prepared_statements_convert_values_as_sqlalchemy_does(app):
             forgetful.compiled(db.engine.dialect)
 
 
+def test_sqlite_times_are_bound_exactly_as_sqlalchemy_binds_them(app):
+    from datetime import timezone
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from app.saga.prepared import _bind_converter
+    dialect = sqlite.dialect()
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    ours = _bind_converter(DateTime(), dialect)
+    assert ours is not theirs  # the fast one was taken
+    moments = [datetime(2026, 11, 26, 12, 30, 15, 250000), datetime(2026, 11, 26, 12, 30, 15),
+               datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999),
+               datetime(2026, 11, 26, 12, 30, 15, tzinfo=timezone.utc)]  # the last: SQLAlchemy's own way
+    for moment in moments + moments[::-1]:  # converted twice, in turn: the remembered one is right too
+        assert ours(moment) == theirs(moment)
+
+
 def test_warm_up_compiles_every_hot_statement(app):
     with app.app_context():
         dialect = db.engine.dialect
@@ -267,20 +285,22 @@ def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_er
     with app.app_context():
         kept_connection.keep(db.engine)
         with hotpath._Transaction() as transaction:
-            kept = transaction.connection
+            kept = transaction.pooled
             transaction.rollback()
         with hotpath._Transaction() as transaction:
-            assert transaction.connection is kept  # no checkout per transaction
+            assert transaction.pooled is kept  # no checkout per transaction
             transaction.rollback()
         real_pid = os.getpid()
         monkeypatch.setattr(os, "getpid", lambda: real_pid + 1)  # as in a forked child
+        kept_connection._forked()
         with hotpath._Transaction() as transaction:
-            assert transaction.connection is not kept  # one of its own pool's, never the parent's
+            assert transaction.pooled is not kept  # one of its own pool's, never the parent's
             transaction.rollback()
         monkeypatch.setattr(os, "getpid", lambda: real_pid)
+        kept_connection._forked()
         with pytest.raises(RuntimeError), hotpath._Transaction():
             raise RuntimeError("the database went away")
-        assert kept.invalidated  # thrown away, not returned to the pool
+        assert not kept.is_valid  # thrown away, not returned to the pool
         with hotpath._Transaction() as transaction:
-            assert transaction.connection is not kept
+            assert transaction.pooled is not kept
             transaction.rollback()

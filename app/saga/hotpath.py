@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, insert, or_, update
 from app import clock
 from app.extensions import db
 from app.models import Saga, SagaEvent, SagaStep
-from app.saga import dispatch, kept_connection
+from app.saga import dispatch, kept_connection, prepared
 from app.saga.journal import EVENT_COLUMNS, event_row, log_rows
 from app.saga.prepared import Prepared
 from app.saga.states import SagaStatus as S
@@ -90,29 +90,24 @@ class _Transaction:
 
     The session's transaction when the attempt's own writes wait in it (they must commit with
     its outcome); otherwise the worker's kept connection, or a plain connection from the pool,
-    which skips the session's bookkeeping. Either way, logs and jobs follow the commit, never a
-    rollback.
+    used as the driver's own connection: its first statement opens the transaction, and
+    SQLAlchemy's per-connection bookkeeping is skipped. Either way, logs and jobs follow the
+    commit, never a rollback.
     """
 
     def __init__(self):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
-        self.kept = False
+        self.kept = self.open = False
         if self.in_session:
-            self.connection = db.session.connection()
+            connection = db.session.connection()
+            self.connection, self.dialect = connection.connection.dbapi_connection, connection.dialect
             return
-        self.connection = kept_connection.current()
-        if self.connection is None:  # returned to the pool as soon as the transaction ends
-            self.connection = db.engine.connect()
+        self.pooled = kept_connection.current()
+        if self.pooled is None:  # returned to the pool as soon as the transaction ends
+            self.pooled, self.dialect = db.engine.raw_connection(), db.engine.dialect
         else:
-            self.kept = True
-        try:
-            self.connection.begin()  # statements go to the driver: begin here for the commit to reach it
-        except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
-            if self.kept:
-                kept_connection.drop()
-            else:
-                self.connection.close()
-            raise
+            self.kept, self.dialect = True, kept_connection.dialect()
+        self.connection, self.open = self.pooled.dbapi_connection, True
 
     def __enter__(self):
         return self
@@ -121,10 +116,10 @@ class _Transaction:
         if self.in_session:
             return
         if not self.kept:
-            self.connection.close()  # after a commit, nothing to undo; otherwise, a rollback
+            self.pooled.close()  # the pool rolls back whatever was left open
         elif error_type is not None:
             kept_connection.drop()
-        elif self.connection.in_transaction():
+        elif self.open:  # left without a commit or a rollback
             self.connection.rollback()
 
     def commit(self, saga_type, events, jobs=()):
@@ -132,9 +127,8 @@ class _Transaction:
         if self.in_session:
             db.session.commit()
         else:
-            self.connection.commit()
-            if not self.kept:
-                self.connection.close()
+            prepared.commit(self.connection)
+            self.open = False
         log_rows(saga_type, events)
         dispatch.send(jobs)
 
@@ -144,6 +138,7 @@ class _Transaction:
             db.session.rollback()
         else:
             self.connection.rollback()
+            self.open = False
         return result
 
 
@@ -154,7 +149,8 @@ def claim(saga_id, index):
 
 
 def _claim(transaction, connection, saga_id, index, now):
-    saga = _LOCK.first(connection, {"b_saga": saga_id, "b_now": now})
+    dialect = transaction.dialect
+    saga = _LOCK.first(connection, {"b_saga": saga_id, "b_now": now}, dialect)
     if saga is None:
         return transaction.rollback()
     saga_type, status, current_step, cancel_requested, deadline_at, payload = saga
@@ -162,7 +158,7 @@ def _claim(transaction, connection, saga_id, index, now):
         return transaction.rollback()  # finished, compensating, or a stray job for another step
     if cancel_requested or now > deadline_at:
         return transaction.rollback(FORWARD)
-    step = _CLAIM.first(connection, {"b_saga": saga_id, "b_index": index, "b_now": now})
+    step = _CLAIM.first(connection, {"b_saga": saga_id, "b_index": index, "b_now": now}, dialect)
     if step is None:
         return transaction.rollback()  # another delivery of this job claimed it first
     name, attempts, fallback_from = step
@@ -172,10 +168,10 @@ def _claim(transaction, connection, saga_id, index, now):
     events = [event_row(saga_id, "step.started", now, index, name, attempt=attempts,
                         from_status=source.value, to_status=T.RUNNING.value)]
     if status == S.PENDING:
-        _START.rowcount(connection, {"b_saga": saga_id, "b_now": now})
+        _START.rowcount(connection, {"b_saga": saga_id, "b_now": now}, dialect)
         events.append(event_row(saga_id, "saga.started", now, from_status=S.PENDING.value,
                                 to_status=S.RUNNING.value))
-    _EVENTS.run_many(connection, events)
+    _EVENTS.run_many(connection, events, dialect)
     transaction.commit(saga_type, events)
     return StepRun(saga_id, saga_type, index, name, attempts, payload, fallback_from is not None,
                    attempts - (fallback_from or 0))
@@ -193,15 +189,15 @@ def succeed(run, outcome, definition):
 
 
 def _succeed(transaction, connection, run, outcome, definition):
-    now, last = clock.now(), run.index + 1 == len(definition.steps)
+    now, last, dialect = clock.now(), run.index + 1 == len(definition.steps), transaction.dialect
     params = {"b_saga": run.saga_id, "b_index": run.index, "b_now": now, "b_next": run.index + 1}
     statement = _TO_NEXT if not last else _TO_COMPLETION if definition.on_complete else _TO_COMPLETED
-    if statement.rowcount(connection, params) != 1:
+    if statement.rowcount(connection, params, dialect) != 1:
         if not transaction.in_session:
             transaction.rollback()  # the general path continues in the session's transaction
         return False  # cancelled, or moved on: the general path takes the lock and decides
     params.update(b_attempt=run.attempt, b_result=outcome.result)
-    if _SUCCEED.rowcount(connection, params) != 1:
+    if _SUCCEED.rowcount(connection, params, dialect) != 1:
         return transaction.rollback(True)  # superseded: the sweeper already settled this attempt
     events = [event_row(run.saga_id, "step.succeeded", now, run.index, run.step_name,
                         attempt=run.attempt, duration_ms=round(outcome.duration_ms, 3),
@@ -214,6 +210,6 @@ def _succeed(transaction, connection, run, outcome, definition):
         jobs = []
         events.append(event_row(run.saga_id, "saga.completed", now, from_status=S.RUNNING.value,
                                 to_status=S.COMPLETED.value))
-    _EVENTS.run_many(connection, events)
+    _EVENTS.run_many(connection, events, dialect)
     transaction.commit(run.saga_type, events, jobs)
     return True

@@ -102,6 +102,8 @@ def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, 
 
 def log_rows(saga_type, rows):
     """Log events inserted as rows (call it once their transaction has committed)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     for row in rows:
         log.info("%s", row["type"], extra=_log_fields(row["saga_id"], saga_type, row["step_name"], row))
 

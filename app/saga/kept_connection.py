@@ -10,32 +10,49 @@ import logging
 import os
 import threading
 
-from app.extensions import db
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
 
 class _Kept(threading.local):
-    engine = pid = connection = None
+    app = engine = pid = connection = None
 
 
 _kept = _Kept()
+_process = os.getpid()  # this process's id, renewed in a forked child: cheaper than a system call per use
+
+
+def _forked():
+    global _process
+    _process = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def keep(engine):
-    """Run this thread's hot-path transactions on one connection of `engine` from now on; None stops."""
-    if _kept.connection is not None and _kept.pid == os.getpid():
+    """Run this thread's hot-path transactions on one connection of `engine` (the current app's)
+    from now on; None stops."""
+    if _kept.connection is not None and _kept.pid == _process:
         _kept.connection.close()
-    _kept.engine, _kept.pid, _kept.connection = engine, os.getpid(), None
+    _kept.engine, _kept.pid, _kept.connection = engine, _process, None
+    _kept.app = current_app._get_current_object() if engine is not None else None
 
 
 def current():
-    """The kept connection, opened if need be; None where none is kept (or for another app's engine)."""
-    if _kept.engine is None or _kept.pid != os.getpid() or _kept.engine is not db.engine:
+    """The kept DBAPI connection (pooled), opened if need be; None where none is kept (or for
+    another app's engine)."""
+    if _kept.app is None or _kept.pid != _process or _kept.app is not current_app._get_current_object():
         return None
     if _kept.connection is None:
-        _kept.connection = _kept.engine.connect()
+        _kept.connection = _kept.engine.raw_connection()
     return _kept.connection
+
+
+def dialect():
+    """The dialect of the kept connection's engine."""
+    return _kept.engine.dialect
 
 
 def drop():
