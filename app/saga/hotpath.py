@@ -101,18 +101,27 @@ class _Transaction:
         if self.in_session:
             connection = db.session.connection()
             self.connection, self.dialect = connection.connection.dbapi_connection, connection.dialect
-            return
-        self.pooled = kept_connection.current()
-        if self.pooled is None:  # returned to the pool as soon as the transaction ends
-            self.pooled, self.dialect = db.engine.raw_connection(), db.engine.dialect
         else:
-            self.kept, self.dialect = True, kept_connection.dialect()
-        self.connection, self.open = self.pooled.dbapi_connection, True
+            self.pooled = kept_connection.current()
+            if self.pooled is None:  # returned to the pool as soon as the transaction ends
+                self.pooled, self.dialect = db.engine.raw_connection(), db.engine.dialect
+            else:
+                self.kept, self.dialect = True, kept_connection.dialect()
+            self.connection, self.open = self.pooled.dbapi_connection, True
+        try:
+            self.cursor = self.connection.cursor()  # every statement of the transaction runs on it
+        except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
+            if self.kept:
+                kept_connection.drop()
+            elif not self.in_session:
+                self.pooled.close()
+            raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, error_type, *exc):
+        self.cursor.close()
         if self.in_session:
             return
         if not self.kept:
@@ -145,12 +154,12 @@ class _Transaction:
 def claim(saga_id, index):
     """Claim the step for one attempt and commit: a StepRun, None (not ours), or FORWARD."""
     with _Transaction() as transaction:
-        return _claim(transaction, transaction.connection, saga_id, index, clock.now())
+        return _claim(transaction, transaction.cursor, saga_id, index, clock.now())
 
 
-def _claim(transaction, connection, saga_id, index, now):
+def _claim(transaction, cursor, saga_id, index, now):
     dialect = transaction.dialect
-    saga = _LOCK.first(connection, {"b_saga": saga_id, "b_now": now}, dialect)
+    saga = _LOCK.first(cursor, {"b_saga": saga_id, "b_now": now}, dialect)
     if saga is None:
         return transaction.rollback()
     saga_type, status, current_step, cancel_requested, deadline_at, payload = saga
@@ -158,7 +167,7 @@ def _claim(transaction, connection, saga_id, index, now):
         return transaction.rollback()  # finished, compensating, or a stray job for another step
     if cancel_requested or now > deadline_at:
         return transaction.rollback(FORWARD)
-    step = _CLAIM.first(connection, {"b_saga": saga_id, "b_index": index, "b_now": now}, dialect)
+    step = _CLAIM.first(cursor, {"b_saga": saga_id, "b_index": index, "b_now": now}, dialect)
     if step is None:
         return transaction.rollback()  # another delivery of this job claimed it first
     name, attempts, fallback_from = step
@@ -168,10 +177,10 @@ def _claim(transaction, connection, saga_id, index, now):
     events = [event_row(saga_id, "step.started", now, index, name, attempt=attempts,
                         from_status=source.value, to_status=T.RUNNING.value)]
     if status == S.PENDING:
-        _START.rowcount(connection, {"b_saga": saga_id, "b_now": now}, dialect)
+        _START.rowcount(cursor, {"b_saga": saga_id, "b_now": now}, dialect)
         events.append(event_row(saga_id, "saga.started", now, from_status=S.PENDING.value,
                                 to_status=S.RUNNING.value))
-    _EVENTS.run_many(connection, events, dialect)
+    _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(saga_type, events)
     return StepRun(saga_id, saga_type, index, name, attempts, payload, fallback_from is not None,
                    attempts - (fallback_from or 0))
@@ -185,19 +194,19 @@ def succeed(run, outcome, definition):
     sparing a job; with a hook, the completion job runs it.
     """
     with _Transaction() as transaction:
-        return _succeed(transaction, transaction.connection, run, outcome, definition)
+        return _succeed(transaction, transaction.cursor, run, outcome, definition)
 
 
-def _succeed(transaction, connection, run, outcome, definition):
+def _succeed(transaction, cursor, run, outcome, definition):
     now, last, dialect = clock.now(), run.index + 1 == len(definition.steps), transaction.dialect
     params = {"b_saga": run.saga_id, "b_index": run.index, "b_now": now, "b_next": run.index + 1}
     statement = _TO_NEXT if not last else _TO_COMPLETION if definition.on_complete else _TO_COMPLETED
-    if statement.rowcount(connection, params, dialect) != 1:
+    if statement.rowcount(cursor, params, dialect) != 1:
         if not transaction.in_session:
             transaction.rollback()  # the general path continues in the session's transaction
         return False  # cancelled, or moved on: the general path takes the lock and decides
     params.update(b_attempt=run.attempt, b_result=outcome.result)
-    if _SUCCEED.rowcount(connection, params, dialect) != 1:
+    if _SUCCEED.rowcount(cursor, params, dialect) != 1:
         return transaction.rollback(True)  # superseded: the sweeper already settled this attempt
     events = [event_row(run.saga_id, "step.succeeded", now, run.index, run.step_name,
                         attempt=run.attempt, duration_ms=round(outcome.duration_ms, 3),
@@ -210,6 +219,6 @@ def _succeed(transaction, connection, run, outcome, definition):
         jobs = []
         events.append(event_row(run.saga_id, "saga.completed", now, from_status=S.RUNNING.value,
                                 to_status=S.COMPLETED.value))
-    _EVENTS.run_many(connection, events, dialect)
+    _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(run.saga_type, events, jobs)
     return True

@@ -32,8 +32,8 @@ class _Compiled:
 class Prepared:
     """A Core statement with named `bindparam`s, run with plain values on the DBAPI cursor.
 
-    Each method takes the connection to run on: a SQLAlchemy Connection, or a DBAPI connection
-    (a pooled one) together with its dialect.
+    Each method takes what to run on: a DBAPI cursor together with its dialect (the hot path's
+    transaction keeps one), or a SQLAlchemy Connection.
     """
 
     def __init__(self, statement, column_keys=None):
@@ -82,51 +82,41 @@ class Prepared:
                 parameters[position] = convert(value)
         return parameters if compiled.names is None else dict(zip(compiled.names, parameters))
 
-    def run(self, connection, values, dialect=None):
-        """Execute once; returns the DBAPI cursor (close it)."""
-        if dialect is None:
-            connection, dialect = connection.connection, connection.dialect
-        compiled = self.compiled(dialect)
-        cursor = connection.cursor()
-        try:
-            execute(cursor, compiled.sql, self._parameters(compiled, values))
-        except BaseException:
-            cursor.close()
-            raise
-        return cursor
-
-    def first(self, connection, values, dialect=None):
+    def first(self, cursor, values, dialect=None):
         """Execute and return the first returned row as a tuple (converted), or None."""
         if dialect is None:
-            connection, dialect = connection.connection, connection.dialect
-        cursor = self.run(connection, values, dialect)
-        try:
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+            return _on_own_cursor(self.first, cursor, values)
+        compiled = self.compiled(dialect)
+        execute(cursor, compiled.sql, self._parameters(compiled, values))
+        row = cursor.fetchone()
         if row is None:
             return None
-        results = self.compiled(dialect).results
-        return tuple(value if convert is None else convert(value) for convert, value in zip(results, row))
+        return tuple(value if convert is None else convert(value) for convert, value in zip(compiled.results, row))
 
-    def rowcount(self, connection, values, dialect=None):
+    def rowcount(self, cursor, values, dialect=None):
         """Execute and return how many rows it changed."""
-        cursor = self.run(connection, values, dialect)
-        try:
-            return cursor.rowcount
-        finally:
-            cursor.close()
+        if dialect is None:
+            return _on_own_cursor(self.rowcount, cursor, values)
+        compiled = self.compiled(dialect)
+        execute(cursor, compiled.sql, self._parameters(compiled, values))
+        return cursor.rowcount
 
-    def run_many(self, connection, rows, dialect=None):
+    def run_many(self, cursor, rows, dialect=None):
         """Execute once per row (the driver's executemany)."""
         if dialect is None:
-            connection, dialect = connection.connection, connection.dialect
+            return _on_own_cursor(self.run_many, cursor, rows)
         compiled = self.compiled(dialect)
-        cursor = connection.cursor()
-        try:
-            execute_many(cursor, compiled.sql, [self._parameters(compiled, row) for row in rows])
-        finally:
-            cursor.close()
+        execute_many(cursor, compiled.sql, [self._parameters(compiled, row) for row in rows])
+        return None
+
+
+def _on_own_cursor(method, connection, values):
+    """Run a Prepared method on a SQLAlchemy Connection: on a cursor of its own, closed after."""
+    cursor = connection.connection.cursor()
+    try:
+        return method(cursor, values, connection.dialect)
+    finally:
+        cursor.close()
 
 
 def _picker(names):
