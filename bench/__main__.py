@@ -32,7 +32,7 @@ class Preset:
 PRESETS = {
     "quick": Preset(sagas=60, fork_sagas=15, repeat=1, dashboard_sizes=(1_000, 10_000), dashboard_repeats=15,
                     latency_repeats=5, memory_sagas=(100, 300), profile_sagas=40, flat_sagas=2),
-    "full": Preset(sagas=500, fork_sagas=60, repeat=2, dashboard_sizes=(1_000, 100_000), dashboard_repeats=25,
+    "full": Preset(sagas=500, fork_sagas=60, repeat=3, dashboard_sizes=(1_000, 100_000), dashboard_repeats=25,
                    latency_repeats=20, memory_sagas=(1_000, 3_000), profile_sagas=300, flat_sagas=20),
 }
 PARTS = ("P1", "P2", "P3", "MEM", "R8", "PROF")
@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--profile-out", help="keep the saga worker's cProfile here (.pstats)")
     parser.add_argument("--sagas", type=int, help="sagas per P1/P4 run on SimpleWorker (full: 500)")
     parser.add_argument("--fork-sagas", type=int, help="sagas per P1/P4 run on the forking Worker (full: 60)")
-    parser.add_argument("--repeat", type=int, help="P1 1-worker runs and R8: best of this many (full: 2)")
+    parser.add_argument("--repeat", type=int, help="P1: rounds of 1-worker runs, the median reported; R8: best of this many (full: 3)")
     parser.add_argument("--memory-sagas", help="FEW,MANY sagas for the memory run (full: 1000,3000)")
     args = parser.parse_args()
     preset = _sized(PRESETS["quick" if args.quick else "full"], args)
