@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--database-url URL] [--only P1,P2,P3,MEM,R8,PROF]`: run and print tables."""
+"""`python -m bench [--quick] [--database-url URL] [--only P1,INSTR,P2,P3,MEM,R8,PROF]`: run and print tables."""
 import argparse
 import os
 import platform
@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # before the app configures its logger
 
-from bench import profiling, sections  # noqa: E402
+from bench import instructions, profiling, sections  # noqa: E402
 from bench.report import table  # noqa: E402
 from bench.services import ROOT, Bench, Databases, RedisServer  # noqa: E402
 
@@ -27,15 +27,18 @@ class Preset:
     memory_sagas: tuple
     profile_sagas: int
     flat_sagas: int
+    instruction_jobs: int
 
 
 PRESETS = {
     "quick": Preset(sagas=60, fork_sagas=15, repeat=1, dashboard_sizes=(1_000, 10_000), dashboard_repeats=15,
-                    latency_repeats=5, memory_sagas=(100, 300), profile_sagas=40, flat_sagas=2),
+                    latency_repeats=5, memory_sagas=(100, 300), profile_sagas=40, flat_sagas=2,
+                    instruction_jobs=100),
     "full": Preset(sagas=500, fork_sagas=60, repeat=3, dashboard_sizes=(1_000, 100_000), dashboard_repeats=25,
-                   latency_repeats=20, memory_sagas=(1_000, 3_000), profile_sagas=300, flat_sagas=20),
+                   latency_repeats=20, memory_sagas=(1_000, 3_000), profile_sagas=300, flat_sagas=20,
+                   instruction_jobs=300),
 }
-PARTS = ("P1", "P2", "P3", "MEM", "R8", "PROF")
+PARTS = ("P1", "INSTR", "P2", "P3", "MEM", "R8", "PROF")
 
 
 def main():
@@ -63,6 +66,7 @@ def main():
         _header(bench, preset, redis_server)
         summary = []
         steps = (("P1", lambda: sections.throughput(bench, preset)),
+                 ("INSTR", lambda: instructions.section(bench, preset.instruction_jobs)),
                  ("P2", lambda: sections.dashboard_scaling(bench, preset)),
                  ("P3", lambda: sections.latency_section(bench, preset)),
                  ("MEM", lambda: sections.memory_section(bench, preset)),

@@ -1,0 +1,85 @@
+"""P1 counted in instructions: a saga step job against a raw no-op job, under callgrind.
+
+Wall time and CPU time on a shared machine move by a tenth or more from one run to the next;
+the instructions a process executes do not. Four child processes each build the app and fill a
+queue, with N raw no-op jobs or N/5 five-step sagas, and starts a `SagaSimpleWorker` in burst
+mode; two of them first empty their queue again, so their worker starts and stops with nothing
+to do. Each runs under `valgrind --tool=callgrind`, so the difference between a child that worked
+and one that did not is the work itself: instructions per job, for raw jobs and for saga step
+jobs, and their ratio.
+
+What it counts is the worker process's user-space instructions: not the kernel's work for its
+system calls (SQLite's writes among them), nor the Redis server's, nor time spent waiting.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.noop import JOBS_PER_SAGA
+from bench.report import table
+from bench.services import ROOT, worker_env
+
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+MODES = ("raw-fill", "raw-work", "saga-fill", "saga-work")
+
+
+def section(bench, jobs):
+    """Count the four children (two at a time, one per core) and print the table; summary lines."""
+    if shutil.which("valgrind") is None:
+        print("\nInstructions per job: skipped, valgrind is not installed (apt-get install valgrind)")
+        return []
+    databases = [bench.databases.fresh(bench.redis_url)[1] for _ in MODES]  # made here: not thread-safe
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counted = dict(zip(MODES, pool.map(lambda mode, url: _count(bench, mode, url, jobs), MODES, databases)))
+    raw = (counted["raw-work"] - counted["raw-fill"]) / jobs
+    saga = (counted["saga-work"] - counted["saga-fill"]) / jobs
+    table(f"Instructions per job: one app.worker.SagaSimpleWorker under callgrind, {jobs:,} jobs of each kind",
+          ["job", "instructions per job", "extra over raw"],
+          [["raw no-op job", f"{raw:,.0f}", "-"], ["saga step job", f"{saga:,.0f}", f"{saga - raw:,.0f}"]],
+          note="user-space instructions of the worker process: the same from run to run, whatever the load; "
+               "system calls' kernel work, Redis's and waiting are not in them.")
+    return [("P1 by instructions, raw job / saga step job", raw / saga, "(info)", "")]
+
+
+def _count(bench, mode, url, jobs):
+    """Instructions one child executed, on the database at `url`."""
+    database = MODES.index(mode) + 1  # each child on its own Redis database of the private server
+    env = worker_env(url, re.sub(r"/\d+$", f"/{database}", bench.redis_url))
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               sys.executable, "-m", "bench.instructions", mode, str(jobs)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    found = _COLLECTED.findall(done.stderr)
+    if done.returncode != 0 or not found or "LEFT 0" not in done.stdout:
+        raise RuntimeError(f"the {mode} child failed:\n{done.stdout}\n{done.stderr[-2000:]}")
+    return int(found[-1])
+
+
+def child(mode, jobs):
+    """In a child: fill the queue (emptied again for *-fill), work it, and print what is left on it."""
+    import redis
+    from rq import Queue
+
+    import jobs as saga_jobs
+    from app.worker import SagaSimpleWorker
+    from bench.load import enqueue_noops, flush_redis, submit_sagas
+    app = saga_jobs.get_app()
+    flush_redis(app)
+    if mode.startswith("raw"):
+        enqueue_noops(app, jobs)
+    else:
+        submit_sagas(app, jobs // JOBS_PER_SAGA)
+    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+    queue = Queue(app.config["SAGA_QUEUE"], connection=connection)
+    if mode.endswith("fill"):
+        queue.empty()  # its worker then starts and stops as the other's does, with no job to run
+    SagaSimpleWorker([queue], connection=connection).work(burst=True, logging_level="WARNING")
+    print(f"LEFT {queue.count}", flush=True)
+    flush_redis(app)
+
+
+if __name__ == "__main__":
+    import bench.noop  # noqa: F401  (registers the benchmark saga type)
+    child(sys.argv[1], int(sys.argv[2]))
