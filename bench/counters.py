@@ -48,6 +48,13 @@ class Counters:
             return commit(connection)
 
         prepared.commit = counted_commit
+        rollback = prepared.rollback
+
+        def counted_rollback(connection):
+            self._rollback(None)
+            return rollback(connection)
+
+        prepared.rollback = counted_rollback
         return self
 
     def snapshot(self):

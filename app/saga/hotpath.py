@@ -98,6 +98,7 @@ class _Transaction:
     def __init__(self):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
         self.kept = self.open = False
+        self.pooled = self.cursor = None
         if self.in_session:
             connection = db.session.connection()
             self.connection, self.dialect = connection.connection.dbapi_connection, connection.dialect
@@ -111,44 +112,64 @@ class _Transaction:
         try:
             self.cursor = self.connection.cursor()  # every statement of the transaction runs on it
         except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
-            if self.kept:
-                kept_connection.drop()
-            elif not self.in_session:
-                self.pooled.close()
+            self._release(failed=True)
             raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, error_type, *exc):
-        self.cursor.close()
-        if self.in_session:
-            return
-        if not self.kept:
-            self.pooled.close()  # the pool rolls back whatever was left open
-        elif error_type is not None:
-            kept_connection.drop()
-        elif self.open:  # left without a commit or a rollback
-            self.connection.rollback()
+        self._release(failed=error_type is not None)
 
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
+        self._close_cursor()
         if self.in_session:
             db.session.commit()
         else:
             prepared.commit(self.connection)
             self.open = False
+            self._release(failed=False)  # a pooled connection goes back before the logging and sending
         log_rows(saga_type, events)
         dispatch.send(jobs)
 
     def rollback(self, result=None):
         """Roll back (the attempt's own writes too) and return `result`."""
+        self._close_cursor()
         if self.in_session:
             db.session.rollback()
         else:
-            self.connection.rollback()
+            prepared.rollback(self.connection)
             self.open = False
         return result
+
+    def _close_cursor(self):
+        cursor, self.cursor = self.cursor, None
+        if cursor is not None:
+            cursor.close()
+
+    def _release(self, failed):
+        """Close the cursor and give the connection back (the session keeps its own)."""
+        try:
+            self._close_cursor()
+        finally:
+            if not self.in_session:
+                self._release_connection(failed)
+
+    def _release_connection(self, failed):
+        if not self.kept:
+            pooled, self.pooled = self.pooled, None
+            if pooled is not None:
+                pooled.close()  # the pool rolls back whatever was left open
+        elif failed:
+            kept_connection.drop()  # it may be broken: never reused
+        elif self.open:  # left without a commit or a rollback
+            self.open = False
+            try:
+                prepared.rollback(self.connection)
+            except BaseException:
+                kept_connection.drop()
+                raise
 
 
 def claim(saga_id, index):

@@ -20,7 +20,9 @@ class _Kept(threading.local):
 
 
 _kept = _Kept()
-_process = os.getpid()  # this process's id, renewed in a forked child: cheaper than a system call per use
+# This process's id, renewed in a child forked by os.fork (as RQ and the bookkeeper fork): cheaper
+# than a system call per use. A fork made from C, past Python, would not renew it.
+_process = os.getpid()
 
 
 def _forked():

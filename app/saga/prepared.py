@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import DateTime
 
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
@@ -39,7 +40,8 @@ class Prepared:
     def __init__(self, statement, column_keys=None):
         self.statement, self.column_keys = statement, column_keys
         self._compiled = weakref.WeakKeyDictionary()  # dialect -> _Compiled; apps come and go in tests
-        self._last = (None, None)  # the last dialect asked for and its statement: the usual one
+        self._last = (None, None)  # the last dialect asked for and its statement: the usual one (this
+        # one reference keeps a dialect alive past its app: one per statement, at most)
 
     def compiled(self, dialect):
         """The statement for a dialect, compiled on first use."""
@@ -138,21 +140,20 @@ def _bind_converter(column_type, dialect):
     return convert
 
 
-class _LastConverted(threading.local):
+class _LastTime(threading.local):
     value = text = None
 
 
-_last = _LastConverted()  # a transaction binds one time in several statements: converted once
+_last_time = _LastTime()  # a transaction binds one time in several statements: converted once
 
 
 def _naive_datetimes_as_iso(convert):
     """SQLite's DATETIME bind converter with a fast path for naive datetimes (all the hot path binds)."""
     def faster(value):
-        if value is _last.value:
-            return _last.text
         if type(value) is datetime.datetime and value.tzinfo is None:
-            _last.value, _last.text = value, value.isoformat(" ", "microseconds")
-            return _last.text
+            if value is not _last_time.value:
+                _last_time.value, _last_time.text = value, value.isoformat(" ", "microseconds")
+            return _last_time.text
         return convert(value)
     return faster
 
@@ -170,3 +171,8 @@ def execute_many(cursor, sql, rows):
 def commit(connection):
     """Commit a DBAPI connection's transaction (the benchmark counts here too)."""
     connection.commit()
+
+
+def rollback(connection):
+    """Roll back a DBAPI connection's transaction (and here)."""
+    connection.rollback()
