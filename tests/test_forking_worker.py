@@ -252,11 +252,11 @@ def test_a_settle_the_database_refused_is_tried_once_more(forking_app, monkeypat
     with forking_app.app_context():
         driver_error = db.engine.dialect.loaded_dbapi.OperationalError  # sqlite3's or psycopg's
 
-    def refuses_once(connection, values, dialect=None):
+    def refuses_once(cursor, values, dialect):
         if not refused.exists():
             refused.write_text(str(os.getpid()))
             raise driver_error("connection lost")  # as the driver raises it, past SQLAlchemy
-        return rowcount(connection, values, dialect)
+        return rowcount(cursor, values, dialect)
 
     monkeypatch.setattr(hotpath._SUCCEED, "rowcount", refuses_once)
     saga_id = start(forking_app, "test_fork_plain")

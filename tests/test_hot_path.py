@@ -160,14 +160,18 @@ def test_prepared_statements_convert_values_as_sqlalchemy_does(app):
     saga_id = start(app, "test_hot_plain")
     with app.app_context():
         connection = db.session.connection()
-        assert lock.first(connection, {"b_saga": saga_id, "b_deadline": deadline, "b_payload": {"n": [1, "é"]}}) \
-            == (deadline, {"n": [1, "é"]}, False, "test_hot_plain")
-        assert lock.first(connection, {"b_saga": saga_id + 1, "b_deadline": deadline, "b_payload": {}}) is None
+        cursor, dialect = connection.connection.cursor(), connection.dialect
+        values = {"b_saga": saga_id, "b_deadline": deadline, "b_payload": {"n": [1, "é"]}}
+        assert lock.first(cursor, values, dialect) == (deadline, {"n": [1, "é"]}, False, "test_hot_plain")
+        assert lock.first(cursor, {"b_saga": saga_id + 1, "b_deadline": deadline, "b_payload": {}}, dialect) is None
+        cursor.close()
         db.session.commit()
         saga = db.session.get(Saga, saga_id)  # read back through the ORM: the same values
         assert (saga.deadline_at, saga.payload) == (deadline, {"n": [1, "é"]})
+        cursor = db.session.connection().connection.cursor()
         with pytest.raises(KeyError):
-            lock.first(db.session.connection(), {"b_saga": saga_id})  # a missing parameter is an error
+            lock.first(cursor, {"b_saga": saga_id}, dialect)  # a missing parameter is an error
+        cursor.close()
         db.session.rollback()
         # a column whose value SQLAlchemy would compute in Python must be given explicitly
         forgetful = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))

@@ -33,8 +33,8 @@ class _Compiled:
 class Prepared:
     """A Core statement with named `bindparam`s, run with plain values on the DBAPI cursor.
 
-    Each method takes what to run on: a DBAPI cursor together with its dialect (the hot path's
-    transaction keeps one), or a SQLAlchemy Connection.
+    Each method runs on a DBAPI cursor (the hot path's transaction keeps one) and takes its
+    connection's dialect.
     """
 
     def __init__(self, statement, column_keys=None):
@@ -84,10 +84,8 @@ class Prepared:
                 parameters[position] = convert(value)
         return parameters if compiled.names is None else dict(zip(compiled.names, parameters))
 
-    def first(self, cursor, values, dialect=None):
+    def first(self, cursor, values, dialect):
         """Execute and return the first returned row as a tuple (converted), or None."""
-        if dialect is None:
-            return _on_own_cursor(self.first, cursor, values)
         compiled = self.compiled(dialect)
         execute(cursor, compiled.sql, self._parameters(compiled, values))
         row = cursor.fetchone()
@@ -95,30 +93,16 @@ class Prepared:
             return None
         return tuple(value if convert is None else convert(value) for convert, value in zip(compiled.results, row))
 
-    def rowcount(self, cursor, values, dialect=None):
+    def rowcount(self, cursor, values, dialect):
         """Execute and return how many rows it changed."""
-        if dialect is None:
-            return _on_own_cursor(self.rowcount, cursor, values)
         compiled = self.compiled(dialect)
         execute(cursor, compiled.sql, self._parameters(compiled, values))
         return cursor.rowcount
 
-    def run_many(self, cursor, rows, dialect=None):
+    def run_many(self, cursor, rows, dialect):
         """Execute once per row (the driver's executemany)."""
-        if dialect is None:
-            return _on_own_cursor(self.run_many, cursor, rows)
         compiled = self.compiled(dialect)
         execute_many(cursor, compiled.sql, [self._parameters(compiled, row) for row in rows])
-        return None
-
-
-def _on_own_cursor(method, connection, values):
-    """Run a Prepared method on a SQLAlchemy Connection: on a cursor of its own, closed after."""
-    cursor = connection.connection.cursor()
-    try:
-        return method(cursor, values, connection.dialect)
-    finally:
-        cursor.close()
 
 
 def _picker(names):
