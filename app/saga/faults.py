@@ -23,8 +23,11 @@ def fault_for(payload, step_name):
     return fault if fault and fault.get("kind") in KINDS else None
 
 
-def before_action(fault, attempt, using_fallback, timeout):
-    """Fail the way the fault says before the step's action (or fallback) runs."""
+def before_action(fault, attempt, using_fallback, timeout_seconds):
+    """Fail the way the fault says before the step's action (or fallback) runs.
+
+    `timeout_seconds` gives the step's timeout; only a hang asks for it.
+    """
     if fault is None:
         return
     kind = fault["kind"]
@@ -35,6 +38,7 @@ def before_action(fault, attempt, using_fallback, timeout):
     if kind == "fallback" and not using_fallback:
         raise PermanentError("primary service rejected the request (simulated); fallback available")
     if kind == "hang":
+        timeout = timeout_seconds()
         _hang(timeout + HANG_GRACE)
         raise StepTimedOut(f"simulated hang outlived the {timeout} s timeout without being stopped")
 

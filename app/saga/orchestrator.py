@@ -43,8 +43,7 @@ def perform(run):
     action = step.fallback if run.using_fallback else step.action
 
     def call(context):
-        if fault is not None:
-            faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds())
+        faults.before_action(fault, run.variant_attempt, run.using_fallback, step.timeout_seconds)
         return action(context)
 
     return attempt(call, StepContext(run.saga_id, run.saga_type, run.payload, StepResults(run.saga_id),
