@@ -50,8 +50,8 @@ class SendsNextWithItsEnd:
         """
         super().cleanup_execution(job, pipeline=pipeline, execution=execution)
         if pipeline.explicit_transaction:
-            for queue, successor in self._handed_off:
-                queue.enqueue_job(successor, pipeline=pipeline)
+            for successor in self._handed_off:
+                dispatch.write(pipeline, *successor)
 
     def handle_job_success(self, *args, **kwargs):
         """RQ's success transaction, which carries the successors: sent once it has run."""
@@ -60,11 +60,11 @@ class SendsNextWithItsEnd:
 
     @staticmethod
     def _send(handed_off):
-        for queue, successor in handed_off:
+        for successor in handed_off:
             try:
-                queue.enqueue_job(successor)
+                dispatch.write_now(*successor)
             except Exception:  # noqa: BLE001 - the sweeper enqueues it again
-                log.exception("could not enqueue %s; the sweeper will enqueue it again", successor.id)
+                log.exception("could not enqueue %s; the sweeper will enqueue it again", successor[1].job_id)
 
 
 def warm_up():
