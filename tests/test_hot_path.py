@@ -5,6 +5,8 @@ as the general path, hands anything unusual over to it, and that the saga worker
 step's successor with the step job's end.
 """
 import os
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -307,3 +309,29 @@ def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_er
         with hotpath._Transaction() as transaction:
             assert transaction.pooled is not kept
             transaction.rollback()
+
+
+def test_a_claim_waits_for_a_decision_in_progress_and_then_sees_it(app):
+    """The claim locks the saga before it reads it (FOR UPDATE; on SQLite, BEGIN IMMEDIATE)."""
+    saga_id = start(app, "test_hot_plain")
+    claimed = {}
+
+    def claim():
+        with app.app_context():
+            claimed["run"] = hotpath.claim(saga_id, 0)
+
+    with app.app_context():
+        with db.engine.connect() as other:
+            cancelling = other.begin()  # an operator's cancel, not yet committed
+            other.execute(update(Saga.__table__).where(Saga.__table__.c.id == saga_id)
+                          .values(cancel_requested=True, version=Saga.__table__.c.version + 1))
+            worker = threading.Thread(target=claim)
+            worker.start()
+            time.sleep(0.5)
+            assert worker.is_alive()  # waiting for the lock the cancel holds
+            cancelling.commit()
+        worker.join(30)
+    assert claimed["run"] is hotpath.FORWARD  # it read the saga after the cancel: the general path stops it
+    with app.app_context():
+        step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id, SagaStep.index == 0)).scalar_one()
+        assert (step.status, step.attempts) == ("PENDING", 0)

@@ -3,8 +3,9 @@
 Most step jobs find their saga running, uncancelled and in time, claim the step, and succeed.
 For them the orchestrator runs the prepared statements below (app/saga/prepared.py) instead of
 loading and flushing ORM objects: a claim is three statements (four on a saga's first step) and
-a success three, each transaction still opening with the write on the saga's row that
-serialises every decision about it (see `journal.lock_saga`).
+a success three. Each transaction first takes the lock on the saga that serialises every
+decision about it: the success by its write on the saga's row (see `journal.lock_saga`), the
+claim, which changes only the step, without writing the saga's row (`_Transaction.lock_saga`).
 
 Anything else goes to the orchestrator's general path, which handles every case: `claim`
 returns FORWARD for a cancel request or a passed deadline, and `succeed` returns False when the
@@ -13,7 +14,7 @@ checked moves and write the same events, so the history reads the same whichever
 """
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from app import clock
 from app.extensions import db
@@ -43,10 +44,9 @@ class StepRun:
     variant_attempt: int
 
 
-_LOCK = Prepared(update(SAGAS).where(SAGAS.c.id == bindparam("b_saga"))
-                 .values(version=SAGAS.c.version + 1, updated_at=bindparam("b_now"))
-                 .returning(SAGAS.c.type, SAGAS.c.status, SAGAS.c.current_step, SAGAS.c.cancel_requested,
-                            SAGAS.c.deadline_at, SAGAS.c.payload))
+_LOCK = Prepared(select(SAGAS.c.type, SAGAS.c.status, SAGAS.c.current_step, SAGAS.c.cancel_requested,
+                        SAGAS.c.deadline_at, SAGAS.c.payload)
+                 .where(SAGAS.c.id == bindparam("b_saga")).with_for_update())  # (SQLite: see lock_saga)
 _START = Prepared(update(SAGAS).where(SAGAS.c.id == bindparam("b_saga"))
                   .values(status=S.RUNNING.value, updated_at=bindparam("b_now")))
 _CLAIM = Prepared(update(STEPS)
@@ -121,6 +121,21 @@ class _Transaction:
     def __exit__(self, error_type, *exc):
         self._release(failed=error_type is not None)
 
+    def lock_saga(self, saga_id):
+        """Lock the saga for this transaction without writing its row; its claim-time columns.
+
+        On PostgreSQL, SELECT ... FOR UPDATE locks the row as the general path's version bump
+        does, but writes no new row version. SQLite has no row locks (it drops FOR UPDATE): there
+        a transaction's first write takes the database's one write lock, so one not yet writing
+        takes it first, with BEGIN IMMEDIATE, and every read after it is current. Either way the
+        claim does not rewrite the saga's row, which it does not change (its `updated_at` and
+        `version` stay): on SQLite that rewrite was about a quarter of the claim's time in the
+        database, a page more to commit among them.
+        """
+        if self.dialect.name == "sqlite" and not self.connection.in_transaction:
+            prepared.execute(self.cursor, "BEGIN IMMEDIATE", ())
+        return _LOCK.first(self.cursor, {"b_saga": saga_id}, self.dialect)
+
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
         self._close_cursor()
@@ -180,7 +195,7 @@ def claim(saga_id, index):
 
 def _claim(transaction, cursor, saga_id, index, now):
     dialect = transaction.dialect
-    saga = _LOCK.first(cursor, {"b_saga": saga_id, "b_now": now}, dialect)
+    saga = transaction.lock_saga(saga_id)
     if saga is None:
         return transaction.rollback()
     saga_type, status, current_step, cancel_requested, deadline_at, payload = saga
