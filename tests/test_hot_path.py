@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 from rq import Queue
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, create_engine, func, select, update
 
 import jobs
 from app.extensions import db, redis_connection
@@ -309,6 +309,38 @@ def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_er
         with hotpath._Transaction() as transaction:
             assert transaction.pooled is not kept
             transaction.rollback()
+
+
+def test_a_keeper_on_sqlite_checkpoints_from_a_thread_until_it_stops_keeping(app):
+    with app.app_context():
+        kept_connection.keep(db.engine)
+        checkpointer = kept_connection._kept.checkpointer
+        assert (checkpointer is not None and checkpointer.is_alive()) == (db.engine.dialect.name == "sqlite")
+        kept_connection.keep(None)
+        assert checkpointer is None or not checkpointer.is_alive()
+
+
+def test_the_checkpointer_copies_the_log_into_the_database_file(tmp_path):
+    path = tmp_path / "logged.db"
+    engine = create_engine(f"sqlite:///{path}")  # the app's connect hook puts it in WAL mode
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")  # only the checkpointer copies now
+        connection.exec_driver_sql("CREATE TABLE t (x BLOB)")
+        connection.commit()
+        for _ in range(50):
+            connection.exec_driver_sql("INSERT INTO t VALUES (randomblob(20000))")
+            connection.commit()
+        logged = path.stat().st_size  # all in the log so far
+        checkpointer = kept_connection.Checkpointer(engine)
+        checkpointer.start()
+        deadline = time.monotonic() + 30
+        while path.stat().st_size < 1_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        copied = path.stat().st_size  # (closing the last connection checkpoints too)
+        checkpointer.stop()
+    engine.dispose()
+    assert not checkpointer.is_alive()
+    assert logged < 100_000 and copied >= 1_000_000
 
 
 def test_a_claim_waits_for_a_decision_in_progress_and_then_sees_it(app):
