@@ -64,7 +64,7 @@ class SendsNextWithItsEnd:
             try:
                 dispatch.write_now(*successor)
             except Exception:  # noqa: BLE001 - the sweeper enqueues it again
-                log.exception("could not enqueue %s; the sweeper will enqueue it again", successor[1].job_id)
+                log.exception("could not enqueue %s; the sweeper will enqueue it again", successor.job.job_id)
 
 
 def warm_up():

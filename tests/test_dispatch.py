@@ -68,7 +68,7 @@ def test_a_worker_runs_a_written_job_and_keeps_no_result(app):
         assert queue.fetch_job("written-1") is None  # result_ttl=0: gone once it succeeded
 
 
-def test_a_written_job_replaces_what_an_earlier_job_with_its_id_left(app):
+def test_a_written_job_resets_what_rqs_enqueue_resets_of_an_earlier_job_with_its_id(app):
     with app.app_context():
         queue = saga_queue()
         key = queue.job_class.key_for("again-1")

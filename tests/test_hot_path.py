@@ -314,6 +314,9 @@ def test_a_worker_keeps_one_connection_for_the_hot_path_and_drops_it_after_an_er
 def test_a_keeper_on_sqlite_checkpoints_from_a_thread_until_it_stops_keeping(app):
     with app.app_context():
         kept_connection.keep(db.engine)
+        assert kept_connection._kept.checkpointer is None  # nothing before the first transaction
+        with hotpath._Transaction() as transaction:
+            transaction.rollback()
         checkpointer = kept_connection._kept.checkpointer
         assert (checkpointer is not None and checkpointer.is_alive()) == (db.engine.dialect.name == "sqlite")
         kept_connection.keep(None)

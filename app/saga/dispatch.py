@@ -5,11 +5,13 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from redis.exceptions import RedisError
+from rq import Queue
 from rq.job import JobStatus
-from rq.utils import get_call_string, now, utcformat
+from rq.utils import get_call_string, now, parse_timeout, utcformat
 
 from app.extensions import db, saga_queue
 from app.saga import journal
@@ -146,9 +148,17 @@ def enqueue(job):
     write_now(*destined(job))
 
 
+class Destined(NamedTuple):
+    """A job with what `write` needs of the app, so that it can be written outside its context."""
+
+    queue: Queue
+    job: JobRequest
+    failure_ttl: int
+
+
 def destined(job):
-    """(queue, job, failure TTL): what `write` needs of the app, to write the job outside its context."""
-    return saga_queue(), job, current_app.config["SAGA_FAILURE_TTL"]
+    """The job, bound for the current app's saga queue."""
+    return Destined(saga_queue(), job, current_app.config["SAGA_FAILURE_TTL"])
 
 
 def write_now(queue, job, failure_ttl):
@@ -166,7 +176,7 @@ def write(pipeline, queue, job, failure_ttl):
     about a quarter of what a step job adds to the RQ job carrying it, so the job is written
     here directly: the fields `Job.to_dict` gives such a job, the unset ones as the empty
     strings RQ writes. tests/test_dispatch.py checks that the hash is the one RQ writes, field
-    for field, and that an RQ worker runs the job.
+    for field, with whichever RQ the requirements install, and that an RQ worker runs the job.
     """
     at = utcformat(now())
     pipeline.sadd(queue.redis_queues_keys, queue.key)
@@ -177,7 +187,7 @@ def write(pipeline, queue, job, failure_ttl):
         "origin": queue.name,
         "description": job.description or get_call_string(job.function, job.args, {}, max_length=75),
         "enqueued_at": at,
-        "timeout": job.timeout,
+        "timeout": parse_timeout(job.timeout),
         "result_ttl": 0,
         "failure_ttl": failure_ttl,
         "status": JobStatus.QUEUED.value,

@@ -6,8 +6,10 @@ a database restart the first transaction on it fails; any error in a transaction
 (`drop`) and the next one opens another. A forked child never uses its parent's (it takes one
 from its own pool), and another thread has none.
 
-On SQLite the keeper also starts a `Checkpointer`, which keeps the write-ahead log short from a
-thread of its own, so the worker's commits rarely have to.
+On SQLite the kept connection comes with a `Checkpointer`, which keeps the write-ahead log short
+from a thread of its own, so the worker's commits rarely have to. Both start with the first
+transaction (a SagaSimpleWorker has forked RQ's scheduler by then, which may fork again later: a
+child keeps neither the thread nor the parent's pooled connections).
 """
 import logging
 import os
@@ -31,6 +33,8 @@ _process = os.getpid()
 def _forked():
     global _process
     _process = os.getpid()
+    if _kept.engine is not None:  # a fresh pool: the child never uses the parent's connections
+        _kept.engine.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_forked)
@@ -39,15 +43,12 @@ os.register_at_fork(after_in_child=_forked)
 def keep(engine):
     """Run this thread's hot-path transactions on one connection of `engine` (the current app's)
     from now on; None stops."""
+    app = current_app._get_current_object() if engine is not None else None
     if _kept.connection is not None and _kept.pid == _process:
         _kept.connection.close()
     if _kept.checkpointer is not None:
         _kept.checkpointer.stop()
-    _kept.engine, _kept.pid, _kept.connection, _kept.checkpointer = engine, _process, None, None
-    if engine is not None and Checkpointer.needed(engine):
-        _kept.checkpointer = Checkpointer(engine)
-        _kept.checkpointer.start()
-    _kept.app = current_app._get_current_object() if engine is not None else None
+    _kept.app, _kept.engine, _kept.pid, _kept.connection, _kept.checkpointer = app, engine, _process, None, None
 
 
 def current():
@@ -57,6 +58,9 @@ def current():
         return None
     if _kept.connection is None:
         _kept.connection = _kept.engine.raw_connection()
+        if _kept.checkpointer is None and Checkpointer.needed(_kept.engine):
+            _kept.checkpointer = Checkpointer(_kept.engine)  # from the first transaction on, like the connection
+            _kept.checkpointer.start()
     return _kept.connection
 
 
@@ -80,7 +84,7 @@ class Checkpointer(threading.Thread):
     """Copies a SQLite database's write-ahead log back into it, every `INTERVAL` seconds.
 
     In WAL mode each commit appends its pages to the log, and the commit that takes the log past
-    1,000 pages copies them into the database file first and syncs both files: with
+    1,000 pages then copies them into the database file and syncs both files: with
     synchronous=NORMAL, the only syncs there are. A worker's commit met that every 50 or so
     steps, and it was a third of what the worker's commits cost. Checkpointed every tenth of a
     second from here instead, the log stays well short of that mark; a PASSIVE checkpoint never

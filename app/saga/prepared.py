@@ -67,7 +67,7 @@ class Prepared:
             elif convert is not None:
                 converters[name] = convert
         order = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
-        returned = getattr(self.statement, "exported_columns", ())  # an UPDATE's RETURNING columns
+        returned = getattr(self.statement, "exported_columns", ())  # a SELECT's columns, an UPDATE's RETURNING ones
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned)
         return _Compiled(compiled.string, None if compiled.positional else order, fixed,
                          _picker(order),
