@@ -162,14 +162,12 @@ def destined(job):
 
 
 def write_now(queue, job, failure_ttl):
-    """`write` a job in one round trip, a Redis transaction of its own."""
-    with queue.connection.pipeline() as pipeline:
-        write(pipeline, queue, job, failure_ttl)
-        pipeline.execute()
+    """`write` a job now, in one round trip (a script runs whole, like a Redis transaction)."""
+    write(queue.connection, queue, job, failure_ttl)
 
 
-def write(pipeline, queue, job, failure_ttl):
-    """Queue an immediate job in a pipeline: the hash and the queue entry RQ's own enqueue writes.
+def write(redis, queue, job, failure_ttl):
+    """Queue an immediate job, or add it to a pipeline: the hash and queue entry RQ's enqueue writes.
 
     RQ's `Queue.enqueue_job` builds a Job object to write the same, in four commands (it writes
     the status twice). Every step job but a saga's last enqueues a successor, and RQ's way cost
@@ -179,10 +177,10 @@ def write(pipeline, queue, job, failure_ttl):
     the hash is the one RQ writes, field for field, with whichever RQ the requirements install,
     and that an RQ worker runs the job.
     """
-    pipeline.eval(_WRITE, 3, queue.job_class.key_for(job.job_id), queue.key, queue.redis_queues_keys,
-                  utcformat(now()), zlib.compress(queue.serializer.dumps((job.function, None, job.args, {}))),
-                  queue.name, job.description or get_call_string(job.function, job.args, {}, max_length=75),
-                  parse_timeout(job.timeout), failure_ttl, job.job_id)
+    redis.eval(_WRITE, 3, queue.job_class.key_for(job.job_id), queue.key, queue.redis_queues_keys,
+               utcformat(now()), zlib.compress(queue.serializer.dumps((job.function, None, job.args, {}))),
+               queue.name, job.description or get_call_string(job.function, job.args, {}, max_length=75),
+               parse_timeout(job.timeout), failure_ttl, job.job_id)
 
 
 # The fields RQ's `Job.to_dict` gives such a job (the unset ones as the empty strings RQ writes),
