@@ -133,8 +133,8 @@ class _Transaction:
         write lock, so a transaction not yet writing takes it first, with BEGIN IMMEDIATE, and
         every read after it is current. That `in_transaction` means "already writing" holds for
         pysqlite's default (legacy) transaction control, which begins a transaction before the
-        first INSERT, UPDATE or DELETE only. On SQLite, the row rewrite this saves was about a
-        quarter of the claim's time in the database, a page more to commit among it.
+        first INSERT, UPDATE or DELETE only. On SQLite, the row rewrite this saves, with the page
+        it added to the commit, was about a quarter of the claim's time in the database.
         """
         if self.dialect.name == "sqlite" and not self.connection.in_transaction:
             prepared.execute(self.cursor, "BEGIN IMMEDIATE", ())
