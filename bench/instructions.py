@@ -11,7 +11,6 @@ jobs, and their ratio.
 What it counts is the worker process's user-space instructions: not the kernel's work for its
 system calls (SQLite's writes among them), nor the Redis server's, nor time spent waiting.
 """
-import os
 import re
 import shutil
 import subprocess
@@ -59,10 +58,9 @@ def _count(bench, mode, url, jobs):
 
 def child(mode, jobs):
     """In a child: fill the queue (emptied again for *-fill), work it, and print what is left on it."""
-    import redis
-    from rq import Queue
-
+    import bench.noop  # noqa: F401  (registers the benchmark saga type)
     import jobs as saga_jobs
+    from app.extensions import saga_queue
     from app.worker import SagaSimpleWorker
     from bench.load import enqueue_noops, flush_redis, submit_sagas
     app = saga_jobs.get_app()
@@ -71,15 +69,14 @@ def child(mode, jobs):
         enqueue_noops(app, jobs)
     else:
         submit_sagas(app, jobs // JOBS_PER_SAGA)
-    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
-    queue = Queue(app.config["SAGA_QUEUE"], connection=connection)
+    with app.app_context():
+        queue = saga_queue()
     if mode.endswith("fill"):
         queue.empty()  # its worker then starts and stops as the other's does, with no job to run
-    SagaSimpleWorker([queue], connection=connection).work(burst=True, logging_level="WARNING")
+    SagaSimpleWorker([queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
     print(f"LEFT {queue.count}", flush=True)
     flush_redis(app)
 
 
 if __name__ == "__main__":
-    import bench.noop  # noqa: F401  (registers the benchmark saga type)
     child(sys.argv[1], int(sys.argv[2]))

@@ -144,8 +144,9 @@ def enqueue(job):
     if job.delay > 0:
         options = _options(job)
         options["job_timeout"] = options.pop("timeout")
-        return saga_queue().enqueue_in(timedelta(seconds=job.delay), job.function, **options)
-    write_now(*destined(job))
+        saga_queue().enqueue_in(timedelta(seconds=job.delay), job.function, **options)
+    else:
+        write_now(*destined(job))
 
 
 class Destined(NamedTuple):
