@@ -9,9 +9,9 @@ that worked and one that did not is the work itself: instructions per job, for r
 saga step jobs, and their ratio.
 
 The children run with a fixed hash seed. With a random one, Python lays out its dicts and sets
-differently in every process: two runs gave 9.46 and 9.69 million instructions per raw job, 2.4%
-apart. With the seed fixed, two runs agreed to 0.01% per raw job and to 0.13% per saga step job
-(the saga's checkpointer thread wakes on the clock; see below).
+differently in every process, and two runs gave 9.46 and 9.69 million instructions per raw job,
+2.4% apart. With the seed fixed, three runs gave 9.55 to 9.60 million, within 0.6% (two of them
+within 0.01%). Differences smaller than that between two runs are not worth reading.
 
 What it counts is the worker process's user-space instructions: not the kernel's work for its
 system calls (SQLite's writes among them), nor the Redis server's, nor time spent waiting.
@@ -51,7 +51,7 @@ def section(bench, jobs):
     table(f"Instructions per job: one app.worker.SagaSimpleWorker under callgrind, {jobs:,} jobs of each kind",
           ["job", "instructions per job", "extra over raw"],
           [["raw no-op job", f"{raw:,.0f}", "-"], ["saga step job", f"{saga:,.0f}", f"{saga - raw:,.0f}"]],
-          note="user-space instructions of the worker process, under a fixed hash seed: within 0.2% from run to run, whatever the load; "
+          note="user-space instructions of the worker process, under a fixed hash seed: within 0.6% from run to run, whatever the load; "
                "system calls' kernel work, Redis's and waiting are not in them.")
     return [("P1 by instructions, raw job / saga step job", raw / saga, "(info)", "")]
 
