@@ -51,8 +51,8 @@ def section(bench, jobs):
     table(f"Instructions per job: one app.worker.SagaSimpleWorker under callgrind, {jobs:,} jobs of each kind",
           ["job", "instructions per job", "extra over raw"],
           [["raw no-op job", f"{raw:,.0f}", "-"], ["saga step job", f"{saga:,.0f}", f"{saga - raw:,.0f}"]],
-          note="user-space instructions of the worker process, under a fixed hash seed: within 0.6% from run to run, whatever the load; "
-               "system calls' kernel work, Redis's and waiting are not in them.")
+          note="user-space instructions of the worker process, under a fixed hash seed: within 0.6% from "
+               "run to run, whatever the load; system calls' kernel work, Redis's and waiting are not in them.")
     return [("P1 by instructions, raw job / saga step job", raw / saga, "(info)", "")]
 
 
