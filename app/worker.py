@@ -8,7 +8,6 @@ import logging
 import os
 
 from rq import SimpleWorker, Worker
-from rq.worker import WorkerStatus
 from sqlalchemy.orm import configure_mappers
 
 import jobs
@@ -86,17 +85,11 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
     """The forking worker: each job still runs in a work horse, and the worker keeps the app warm.
 
     A step job's bookkeeping is done by the worker's bookkeeper (app/saga/bookkeeper.py), a
-    process of its own that keeps the database connection: it claims the step for the horse and
-    settles the outcome the horse hands back (app/saga/handover.py). The horse runs only the
-    action. The worker asks for the claim as soon as RQ counts it busy, before RQ records the
-    job's start, and collects it just before forking; it hands the outcome over without waiting
-    for the settle. So the bookkeeping runs beside RQ's own work for the job, not after it. A
-    burst worker that finds its queues empty first waits for the settles it handed over, whose
-    successors may be on their way.
-
-    The worker itself does not connect to the database (what it finds open at start or before a
-    fork it closes), so no connection, nor any driver state of one, crosses a fork: a horse
-    opens a connection only if its action needs one.
+    process of its own that keeps the database connection: it claims the step before the horse
+    is forked and settles the outcome the horse hands back (app/saga/handover.py). The horse
+    runs only the action. The worker itself does not connect to the database (what it finds
+    open at start or before a fork it closes), so no connection, nor any driver state of one,
+    crosses a fork: a horse opens a connection only if its action needs one.
     """
 
     def __init__(self, *args, **kwargs):
@@ -106,7 +99,6 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             self._engine = db.engine
         self._channel = handover.open_channel()
         self.bookkeeper = bookkeeper.Bookkeeper(self._app)
-        self._to_ask = self._asked = None  # (saga id, step index) of the step job at hand
 
     def work(self, *args, **kwargs):
         """Work in one app context throughout (each step job's horse runs in it); then stop the bookkeeper."""
@@ -115,54 +107,25 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             with self._app.app_context():
                 return super().work(*args, **kwargs)
         finally:
-            self.bookkeeper.stop()  # once it has done what it was sent
-
-    def dequeue_job_and_maintain_ttl(self, timeout, *args, **kwargs):
-        """RQ's dequeue; in burst mode, found empty, look again once the settles handed over are done."""
-        result = super().dequeue_job_and_maintain_ttl(timeout, *args, **kwargs)
-        if result is None and timeout is None and self.bookkeeper.unsynced:
-            try:
-                self.bookkeeper.sync()
-            except bookkeeper.Unavailable:
-                log.exception("the bookkeeper did not finish its settles; the sweeper will")
-            result = super().dequeue_job_and_maintain_ttl(timeout, *args, **kwargs)
-        return result
+            self.bookkeeper.stop()
 
     def execute_job(self, job, queue):
-        """Run the job as RQ does, then hand over the outcome its horse handed back, if it did."""
-        if job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs:
-            self._to_ask = tuple(job.args)
+        """Run the job as RQ does, then settle the outcome its horse handed back, if it did."""
         try:
             super().execute_job(job, queue)
         finally:
-            self._to_ask = None
-            if self._asked is not None:  # asked for, but RQ never got as far as the fork
-                self._channel.pass_claim(self._collect_claim())
-                self._not_started(job)
             returned = self._channel.collect_outcome()
             if returned:
                 self._settle(*returned)
 
-    def set_state(self, state, pipeline=None):
-        """RQ marks the worker busy just before it records the job's start: ask for the claim now.
-
-        From here on a stop signal waits for the job instead of interrupting the request.
-        """
-        super().set_state(state, pipeline)
-        if state == WorkerStatus.BUSY and self._to_ask is not None:
-            step, self._to_ask = self._to_ask, None
-            try:
-                self.bookkeeper.ask_claim(*step)
-            except bookkeeper.Unavailable:
-                log.exception("could not ask for the claim of step %s of saga %s; the horse will claim it",
-                              step[1], step[0])
-            else:
-                self._asked = step
-
     def fork_work_horse(self, job, queue):
-        """Pass the step's claim to the horse, then fork it."""
-        if self._asked is not None:
-            self._channel.pass_claim(self._collect_claim())
+        """Claim a step job's step, then fork the horse that receives the claim.
+
+        RQ calls this once the worker is marked busy, so a stop signal from here on waits for
+        the job instead of interrupting the claim.
+        """
+        if job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs:
+            self._claim_for_horse(*job.args)
         if getattr(self._engine.pool, "checkedin", int)():  # something in this process connected after all
             self._engine.dispose()  # closed here: no connection, nor SQLite's state of one, crosses the fork
         try:
@@ -171,22 +134,20 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             self._not_started(job)
             raise
 
-    def _collect_claim(self):
-        """The bookkeeper's claim for the step job at hand, as the horse receives it; None if none."""
-        (saga_id, index), self._asked = self._asked, None
+    def _claim_for_horse(self, saga_id, index):
         try:
-            run = self.bookkeeper.claimed()
+            run = self.bookkeeper.claim(saga_id, index)
         except bookkeeper.Unavailable:
             log.exception("could not claim step %s of saga %s for its horse; the horse will", index, saga_id)
-            return None
-        return handover.Handover(saga_id, index, run, os.getpid())
+            return
+        self._channel.pass_claim(handover.Handover(saga_id, index, run, os.getpid()))
 
     def _settle(self, run, outcome):
         try:
             self.bookkeeper.settle(run, outcome)
         except bookkeeper.Unavailable:
-            log.exception("could not hand over step %s of saga %s to settle; the sweeper will", run.index,
-                          run.saga_id, extra={"saga_id": run.saga_id})
+            log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
+                          extra={"saga_id": run.saga_id})
 
     def _not_started(self, job):
         """A claimed step whose horse could not be forked: settle it as a failed attempt, to retry."""

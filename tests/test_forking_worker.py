@@ -13,7 +13,6 @@ from datetime import timedelta
 import fakeredis
 import pytest
 from rq import Queue, Worker
-from rq.worker import WorkerStatus
 from sqlalchemy import select
 
 from app import clock
@@ -291,69 +290,6 @@ def test_a_claimed_step_whose_horse_could_not_be_forked_is_retried(forking_app, 
         assert retried.error_type == "NotStarted"
 
 
-def test_a_claim_asked_for_before_rq_failed_to_start_the_job_is_retried(forking_app, settles, monkeypatch):
-    prepare, prepared = SagaWorker.prepare_execution, []
-
-    def fails_after_busy(worker, job):  # RQ marks the worker busy, then its round trip fails
-        prepared.append(job.id)
-        if len(prepared) == 1:
-            worker.set_state(WorkerStatus.BUSY)
-            raise ConnectionError("Redis went away")
-        return prepare(worker, job)
-
-    monkeypatch.setattr(SagaWorker, "prepare_execution", fails_after_busy)
-    saga_id = start(forking_app, "test_fork_plain")
-    work(forking_app)  # RQ's worker quits on the error
-    assert saga_state(forking_app, saga_id)[1][0][1:3] == ("RETRYING", 1)  # claimed, then settled as not started
-    assert work(forking_app) == []
-    status, steps = saga_state(forking_app, saga_id)
-    assert (status, steps[0][1:3]) == ("COMPLETED", ("SUCCEEDED", 2))
-    assert (saga_id, "A", 1, False) in [entry[1:] for entry in settles()]
-
-
-def test_the_claim_is_asked_for_before_rq_records_the_start_and_the_settle_is_not_waited_for(
-        forking_app, monkeypatch, tmp_path):
-    order, handle = tmp_path / "order", bookkeeper._handle
-
-    def noted(line):
-        with open(order, "a") as out:  # appends from the worker and the bookkeeper
-            out.write(line + "\n")
-
-    def slow_settles(kind, *args):
-        if kind == "settle":
-            time.sleep(0.3)
-            noted(f"settled {args[0].step_name}")
-        elif kind == "claim":
-            noted(f"claiming {args[1]}")
-        return handle(kind, *args)
-
-    prepare = SagaWorker.prepare_execution
-
-    def recorded(worker, job):
-        execution = prepare(worker, job)
-        noted(f"started {job.args[1]}")
-        return execution
-
-    execute = SagaWorker.execute_job
-
-    def timed(worker, job, queue):
-        execute(worker, job, queue)
-        noted(f"done {job.args[1]}")
-
-    monkeypatch.setattr(bookkeeper, "_handle", slow_settles)
-    monkeypatch.setattr(SagaWorker, "prepare_execution", recorded)
-    monkeypatch.setattr(SagaWorker, "execute_job", timed)
-    saga_id = start(forking_app, "test_fork_plain")
-    assert work(forking_app) == []  # in burst mode, it waits for the last settles before it stops
-    assert saga_state(forking_app, saga_id)[0] == "COMPLETED"
-    lines = order.read_text().splitlines()
-    for index, name in enumerate("ABC"):
-        # asked as RQ marked the worker busy (the bookkeeper may note it after RQ's round trip)
-        assert lines.index(f"claiming {index}") < lines.index(f"done {index}")
-        assert lines.index(f"done {index}") < lines.index(f"settled {name}")  # the worker went on at once
-    assert lines[-1] == "settled C"
-
-
 def test_a_second_delivery_of_a_step_job_does_not_run_the_action_again(forking_app, tmp_path):
     runs = tmp_path / "runs"
     saga_id = start(forking_app, "test_fork_counted", {"runs": str(runs)})
@@ -422,35 +358,6 @@ def test_a_bookkeeper_that_dies_or_hangs_is_replaced(app, monkeypatch):
         assert keeper.pid is None
     finally:
         keeper.stop()
-
-
-def test_a_bookkeeper_does_its_requests_in_order_and_answers_claims_and_syncs(app, monkeypatch, tmp_path):
-    keeper, done, handle = bookkeeper.Bookkeeper(app), tmp_path / "done", bookkeeper._handle
-
-    def slow(kind, *args):
-        if kind == "settle":
-            time.sleep(0.2)
-        with open(done, "a") as out:
-            out.write(f"{kind}\n")
-        return handle(kind, *args)
-
-    monkeypatch.setattr(bookkeeper, "_handle", slow)
-    first, second = start(app, "test_fork_plain"), start(app, "test_fork_plain")
-    try:
-        run = keeper.claim(first, 0)
-        keeper.settle(run, Outcome(True, 1.0, result={}))  # not waited for
-        assert keeper.unsynced and not done.read_text().count("settle")
-        assert keeper.claim(second, 0).saga_id == second  # done after the settle sent before it
-        assert done.read_text().split() == ["claim", "settle", "claim"]
-        assert not keeper.unsynced
-        keeper.settle(keeper.claim(first, 1), Outcome(True, 1.0, result={}))
-        keeper.sync()
-        assert done.read_text().split()[-3:] == ["claim", "settle", "sync"]
-        keeper.settle(keeper.claim(first, 2), Outcome(True, 1.0, result={}))
-    finally:
-        keeper.stop()  # the last settle is done before the bookkeeper ends
-    assert saga_state(app, first)[0] == "COMPLETED"  # every settle was done, the last one too
-    assert [step[1] for step in saga_state(app, second)[1]] == ["RUNNING", "PENDING", "PENDING"]
 
 
 def test_a_bookkeeper_outlives_its_worker_by_seconds_at_most(app, monkeypatch):

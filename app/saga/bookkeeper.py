@@ -1,23 +1,17 @@
-"""A saga worker's bookkeeper: one process of its own that claims and settles its steps.
+"""A forking worker's bookkeeper: one process of its own that claims and settles its steps.
 
 A forking worker (app/worker.py, `SagaWorker`) forks a work horse per job, so it opens no
 database connection of its own: SQLite keeps its locks' state per process, and a child must not
 inherit a connection's (sqlite.org/howtocorrupt.html, 2.6); and after each fork every page the
 worker writes costs it a fault. It forks this bookkeeper once instead, at its first step job.
-The bookkeeper keeps the connection and never forks.
-
-The worker talks to it over a socket, and waits for it only where it must. It asks for a step
-job's claim as soon as RQ counts the worker busy, and collects the answer just before the action
-runs, so the claim commits while RQ records the job's start. It hands an attempt's outcome over
-and goes on (`settle`): the bookkeeper settles it, then enqueues the successor, while RQ records
-the job's end and fetches the next job. Requests are done in the order they were sent, so a
-claim is made only after every settle sent before it; `sync` waits for them all.
+The bookkeeper keeps the connection and never forks. The worker asks it, over a socket, to claim
+a step job's step before forking the horse, and to settle the outcome the horse hands back
+(app/saga/handover.py); a settled step's successor is enqueued here, after the commit.
 
 The bookkeeper lives as long as the worker: it stops when the worker closes its end of the
-socket (after the requests already sent), or within a few seconds of the worker's death. If it
-dies, hangs past `TIMEOUT` or a call to it is interrupted, the worker kills it and starts
-another for its next request; the claim at hand is then made by the horse, and an outcome it
-had not yet settled is left to the sweeper, as for a worker that dies mid-step.
+socket, or within a few seconds of the worker's death. If it dies, hangs past `TIMEOUT` or a
+call to it is interrupted, the worker kills it and starts another for its next request; the
+request at hand is then done by the horse (a claim) or left to the sweeper (a settle).
 """
 import contextlib
 import logging
@@ -47,38 +41,17 @@ class Bookkeeper:
 
     def __init__(self, app):
         self.app, self.pid, self._socket = app, None, None
-        self.unsynced = False  # requests sent since the last answer: settles, maybe not yet done
 
     def claim(self, saga_id, index):
         """Claim the step for one attempt: its StepRun, or None if there is nothing to run."""
-        self.ask_claim(saga_id, index)
-        return self.claimed()
-
-    def ask_claim(self, saga_id, index):
-        """Ask for the step's claim; `claimed` gives the answer."""
-        self._post(("claim", saga_id, index))
-
-    def claimed(self):
-        """The answer to the claim asked last: a StepRun, or None."""
-        return self._answer()
+        return self._call(("claim", saga_id, index))
 
     def settle(self, run, outcome):
-        """Hand over an attempt's outcome: the bookkeeper records it and takes the saga's next move.
-
-        It does not wait: the settle is done, and its successor enqueued, before any request sent
-        after it; if the bookkeeper dies first, the step is left to the sweeper.
-        """
-        self._post(("settle", run, outcome))
-        self.unsynced = True
-
-    def sync(self):
-        """Wait until every request sent so far has been done (and its successor enqueued)."""
-        if self.unsynced:
-            self._post(("sync",))
-            self._answer()
+        """Record the attempt's outcome and take the saga's next move."""
+        self._call(("settle", run, outcome))
 
     def stop(self):
-        """Close the socket, which ends the process once its requests are done; wait, within TIMEOUT."""
+        """Close the socket, which ends the process once its request is done; wait, within TIMEOUT."""
         if self.pid is None:
             return
         self._socket.close()
@@ -89,7 +62,6 @@ class Bookkeeper:
                     return self._kill()
                 time.sleep(0.01)
         self.pid = self._socket = None
-        self.unsynced = False
         return None
 
     def _start(self):
@@ -107,22 +79,17 @@ class Bookkeeper:
         ours.settimeout(TIMEOUT)
         self.pid, self._socket = pid, ours
 
-    def _post(self, request):
+    def _call(self, request):
         if self.pid is None:
             self._start()
         try:
             _send(self._socket, request)
-        except BaseException as error:  # a half-sent request leaves the socket out of step
-            self._fail(error)
-
-    def _answer(self):
-        if self.pid is None:
-            raise Unavailable("the bookkeeper was stopped before it answered")
-        try:
             reply = _receive(self._socket)
-        except BaseException as error:  # a half-read answer leaves the socket out of step
-            self._fail(error)
-        self.unsynced = False
+        except BaseException as error:  # a half-done exchange leaves the socket out of step
+            self._kill()
+            if isinstance(error, Exception):
+                raise Unavailable(f"the bookkeeper did not answer: {error!r}") from error
+            raise
         if reply is None:
             self._kill()
             raise Unavailable("the bookkeeper has exited")
@@ -131,15 +98,8 @@ class Bookkeeper:
             raise Unavailable(value)
         return value
 
-    def _fail(self, error):
-        self._kill()
-        if isinstance(error, Exception):
-            raise Unavailable(f"the bookkeeper did not answer: {error!r}") from error
-        raise error
-
     def _kill(self):
         pid, self.pid, connection, self._socket = self.pid, None, self._socket, None
-        self.unsynced = False
         connection.close()
         with contextlib.suppress(ProcessLookupError, ChildProcessError):  # already gone
             os.kill(pid, signal.SIGKILL)
@@ -147,11 +107,7 @@ class Bookkeeper:
 
 
 def _serve(app, connection):
-    """The bookkeeper's loop: do each request until the worker closes the socket or dies.
-
-    Claims and syncs are answered; settles are not (the worker has gone on), so one that fails
-    is logged here, and its step left to the sweeper.
-    """
+    """The bookkeeper's loop: answer each request until the worker closes the socket or dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl+C is for the worker, which stops us
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     worker = os.getppid()
@@ -161,20 +117,16 @@ def _serve(app, connection):
             try:
                 reply = ("ok", _handle(*request))
             except Exception as error:  # noqa: BLE001 - reported to the worker, which carries on
-                log.exception("the bookkeeper could not %s", request[0],
-                              extra={"saga_id": request[1].saga_id} if request[0] == "settle" else {})
+                log.exception("the bookkeeper could not %s", request[0])
                 reply = ("error", f"{type(error).__name__}: {error}")
             finally:
                 db.session.remove()
-            if request[0] != "settle":
-                _send(connection, reply)
+            _send(connection, reply)
 
 
 def _handle(kind, *args):
     if kind == "claim":
         return orchestrator.claim(*args)
-    if kind == "sync":
-        return None
     run, outcome = args
     try:
         orchestrator.settle(run, outcome)
