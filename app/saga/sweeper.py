@@ -3,8 +3,9 @@
 For every active saga that has been quiet for a grace period (its row unchanged: a step's claim
 does not change it, so a long or late attempt counts as quiet and is checked), it finds the one
 thing that is wrong (overdue deadline, a step whose worker died, a job that vanished from Redis)
-and fixes it in a transaction that holds the saga's lock. Several sweepers may run at once: each re-checks
-under the lock, and job ids are deterministic, so a job is only enqueued again when it is gone.
+and fixes it in a transaction that holds the saga's lock. Several sweepers may run at once: each
+re-checks under the lock, and job ids are deterministic, so a job is only enqueued again when it
+is gone.
 """
 import logging
 from collections import Counter
