@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, create_engine, func, select, update
 import jobs
 from app.extensions import db, redis_connection
 from app.models import Saga, SagaEvent, SagaStep
-from app.saga import dispatch, hotpath, kept_connection
+from app.saga import dispatch, hotpath, kept_connection, prepared
 from app.saga.definition import SagaDefinition, Step, register
 from app.saga.prepared import Prepared
 from app.saga.submission import start_saga
@@ -150,6 +150,87 @@ def test_a_superseded_attempt_writes_nothing(app):
         assert (step.status, step.result) == ("RUNNING", None)
         assert db.session.scalar(select(func.count()).select_from(SagaEvent)) == before
         assert db.session.get(Saga, saga_id).current_step == 0
+
+
+def executed_statements(monkeypatch):
+    """The SQL the hot path sends to the driver from here on, one entry per execute."""
+    sent = []
+    real_execute, real_many = prepared.execute, prepared.execute_many
+    monkeypatch.setattr(prepared, "execute", lambda cursor, sql, parameters: (
+        sent.append(sql.split()[0]), real_execute(cursor, sql, parameters)))
+    monkeypatch.setattr(prepared, "execute_many", lambda cursor, sql, rows: (
+        sent.append(sql.split()[0]), real_many(cursor, sql, rows)))
+    return sent
+
+
+def test_a_due_claim_on_sqlite_is_one_statement_and_its_event(app, monkeypatch):
+    saga_id = start(app, "test_hot_plain", {"n": 1})
+    with app.app_context():
+        sent = executed_statements(monkeypatch)
+        run = hotpath.claim(saga_id, 0)
+        if db.engine.dialect.name == "sqlite":  # no BEGIN IMMEDIATE, no lock SELECT
+            assert sent == ["UPDATE", "UPDATE", "INSERT"]  # the claim, the saga's start, both events
+        else:  # PostgreSQL locks the saga's row first (FOR NO KEY UPDATE)
+            assert sent == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
+        assert (run.saga_id, run.saga_type, run.index, run.step_name, run.attempt, run.payload,
+                run.using_fallback) == (saga_id, "test_hot_plain", 0, "S0", 1, {"n": 1}, False)
+        saga = db.session.get(Saga, saga_id)
+        assert (saga.status, saga.current_step) == ("RUNNING", 0)
+    assert history(app, saga_id)[1:] == [("step.started", "S0", "PENDING", "RUNNING", 1),
+                                         ("saga.started", None, "PENDING", "RUNNING", None)]
+
+
+def overdue(saga, step):
+    saga.deadline_at = datetime(2000, 1, 1)
+
+
+def cancelled(saga, step):
+    saga.cancel_requested = True
+
+
+def at_another_step(saga, step):
+    saga.current_step = 1
+
+
+def finished(saga, step):
+    saga.status = "COMPENSATED"
+
+
+def already_claimed(saga, step):
+    step.status, step.attempts = "RUNNING", 1
+
+
+@pytest.mark.parametrize("change, expected", [(overdue, hotpath.FORWARD), (cancelled, hotpath.FORWARD),
+                                              (at_another_step, None), (finished, None),
+                                              (already_claimed, None)])
+def test_a_claim_the_saga_is_not_due_for_writes_nothing_and_says_why(app, change, expected):
+    """The one-statement claim changes no row then, and the checks it falls back to decide."""
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        change(db.session.get(Saga, saga_id), db.session.execute(
+            select(SagaStep).where(SagaStep.saga_id == saga_id, SagaStep.index == 0)).scalar_one())
+        db.session.commit()
+        before = db.session.execute(select(SagaStep.status, SagaStep.attempts)
+                                    .where(SagaStep.saga_id == saga_id).order_by(SagaStep.index)).all()
+        db.session.remove()
+        assert hotpath.claim(saga_id, 0) is expected
+        assert db.session.execute(select(SagaStep.status, SagaStep.attempts)
+                                  .where(SagaStep.saga_id == saga_id).order_by(SagaStep.index)).all() == before
+    assert [event[0] for event in history(app, saga_id)] == ["saga.created"]
+
+
+def test_a_claim_of_a_step_to_retry_keeps_the_saga_running_and_counts_the_attempt(app):
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        saga = db.session.get(Saga, saga_id)
+        saga.status = "RUNNING"
+        step = db.session.execute(select(SagaStep).where(SagaStep.saga_id == saga_id,
+                                                         SagaStep.index == 0)).scalar_one()
+        step.status, step.attempts, step.fallback_from_attempt = "RETRYING", 3, 2
+        db.session.commit()
+        run = hotpath.claim(saga_id, 0)
+        assert (run.attempt, run.using_fallback, run.variant_attempt) == (4, True, 2)
+    assert history(app, saga_id)[1:] == [("step.started", "S0", "RETRYING", "RUNNING", 4)]
 
 
 def test_prepared_statements_convert_values_as_sqlalchemy_does(app):

@@ -52,12 +52,29 @@ _LOCK = Prepared(select(SAGAS.c.type, SAGAS.c.status, SAGAS.c.current_step, SAGA
                  .with_for_update(key_share=True))  # FOR NO KEY UPDATE, an UPDATE's lock; see lock_saga_to_claim
 _START = Prepared(update(SAGAS).where(SAGAS.c.id == bindparam("b_saga"))
                   .values(status=S.RUNNING.value, updated_at=bindparam("b_now")))
-_CLAIM = Prepared(update(STEPS)
-                  .where(STEPS.c.saga_id == bindparam("b_saga"), STEPS.c.index == bindparam("b_index"),
-                         or_(STEPS.c.status == T.PENDING.value, STEPS.c.status == T.RETRYING.value))
-                  .values(status=T.RUNNING.value, attempts=STEPS.c.attempts + 1, started_at=bindparam("b_now"),
-                          next_retry_at=None)
+_CLAIMABLE = (STEPS.c.saga_id == bindparam("b_saga"), STEPS.c.index == bindparam("b_index"),
+              or_(STEPS.c.status == T.PENDING.value, STEPS.c.status == T.RETRYING.value))
+_CLAIMED = dict(status=T.RUNNING.value, attempts=STEPS.c.attempts + 1, started_at=bindparam("b_now"),
+                next_retry_at=None)
+_CLAIM = Prepared(update(STEPS).where(*_CLAIMABLE).values(**_CLAIMED)
                   .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt))
+
+
+def _of_saga(column):
+    return select(column).where(SAGAS.c.id == bindparam("b_saga")).scalar_subquery()
+
+
+# SQLite's claim in one statement, for a saga running (or about to) at this step, uncancelled and
+# in time: see `_claim`.
+_CLAIM_IF_DUE = Prepared(
+    update(STEPS)
+    .where(*_CLAIMABLE, select(SAGAS.c.id).where(
+        SAGAS.c.id == bindparam("b_saga"), or_(SAGAS.c.status == S.PENDING.value, SAGAS.c.status == S.RUNNING.value),
+        SAGAS.c.current_step == bindparam("b_index"), SAGAS.c.cancel_requested.is_(False),
+        SAGAS.c.deadline_at >= bindparam("b_now")).exists())
+    .values(**_CLAIMED)
+    .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt,
+               _of_saga(SAGAS.c.type), _of_saga(SAGAS.c.status), _of_saga(SAGAS.c.payload)))
 _EVENTS = Prepared(insert(EVENTS).inline(), column_keys=EVENT_COLUMNS)  # inline: no RETURNING of ids
 
 
@@ -77,7 +94,7 @@ _SUCCEED = Prepared(update(STEPS)
                            STEPS.c.status == T.RUNNING.value, STEPS.c.attempts == bindparam("b_attempt"))
                     .values(status=T.SUCCEEDED.value, finished_at=bindparam("b_now"),
                             result=bindparam("b_result"), error=None, error_type=None))
-STATEMENTS = (_LOCK, _START, _CLAIM, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED, _SUCCEED)
+STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED, _SUCCEED)
 check_step_move(T.RUNNING, T.SUCCEEDED)  # the moves this module makes without asking the table each time
 check_saga_move(S.RUNNING, S.COMPLETED)
 
@@ -198,7 +215,19 @@ def claim(saga_id, index):
 
 
 def _claim(transaction, cursor, saga_id, index, now):
-    dialect = transaction.dialect
+    """The claim: on SQLite, one statement when the saga is as expected, else the lock and checks.
+
+    SQLite's one statement is the transaction's first write, so it takes the database's write
+    lock before it reads the saga (SQLite retries a write-first transaction whose snapshot went
+    stale): it checks what the lock's SELECT would, as current, without BEGIN IMMEDIATE and that
+    SELECT. When it changes no row, the transaction holds the write lock all the same, and the
+    checks below find out why. PostgreSQL locks the saga's row first, as its claim needs.
+    """
+    dialect, params = transaction.dialect, {"b_saga": saga_id, "b_index": index, "b_now": now}
+    if dialect.name == "sqlite":
+        claimed = _CLAIM_IF_DUE.first(cursor, params, dialect)
+        if claimed is not None:
+            return _claimed(transaction, cursor, saga_id, index, now, *claimed)
     saga = transaction.lock_saga_to_claim(saga_id)
     if saga is None:
         return transaction.rollback()
@@ -207,10 +236,15 @@ def _claim(transaction, cursor, saga_id, index, now):
         return transaction.rollback()  # finished, compensating, or a stray job for another step
     if cancel_requested or now > deadline_at:
         return transaction.rollback(FORWARD)
-    step = _CLAIM.first(cursor, {"b_saga": saga_id, "b_index": index, "b_now": now}, dialect)
+    step = _CLAIM.first(cursor, params, dialect)
     if step is None:
         return transaction.rollback()  # another delivery of this job claimed it first
-    name, attempts, fallback_from = step
+    return _claimed(transaction, cursor, saga_id, index, now, *step, saga_type, status, payload)
+
+
+def _claimed(transaction, cursor, saga_id, index, now, name, attempts, fallback_from, saga_type, status, payload):
+    """Record the claim made (the step's event, and the saga's start on its first step) and commit."""
+    dialect = transaction.dialect
     # Only a step's first attempt leaves PENDING; every later one leaves RETRYING (states.py).
     source = T.PENDING if attempts == 1 else T.RETRYING
     check_step_move(source, T.RUNNING)
