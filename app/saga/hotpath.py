@@ -2,11 +2,11 @@
 
 Most step jobs find their saga running, uncancelled and in time, claim the step, and succeed.
 For them the orchestrator runs the prepared statements below (app/saga/prepared.py) instead of
-loading and flushing ORM objects: a claim is three statements (four on a saga's first step, and
-SQLite's BEGIN IMMEDIATE) and a success three. Each transaction first takes the lock on the saga
-that serialises every decision about it: the success by its write on the saga's row (see
-`journal.lock_saga`), the claim without rewriting the row (`_Transaction.lock_saga_to_claim`),
-which it changes only on the saga's first step. So a claim leaves the saga's `updated_at`, and
+loading and flushing ORM objects: a claim is three statements on PostgreSQL and two on SQLite
+(one more on a saga's first step), and a success three. Each transaction first takes the lock on
+the saga that serialises every decision about it: the success by its write on the saga's row
+(see `journal.lock_saga`), the claim without rewriting the row (`_Transaction.lock_saga_to_claim`;
+on SQLite, its one statement: see `_claim`), which it changes only on the saga's first step. So a claim leaves the saga's `updated_at`, and
 the sweeper counts a saga as quiet from its last move, not from its step's start.
 
 Anything else goes to the orchestrator's general path, which handles every case: `claim`
