@@ -428,7 +428,7 @@ def test_the_checkpointer_copies_the_log_into_the_database_file(tmp_path):
 
 
 def test_a_claim_waits_for_a_decision_in_progress_and_then_sees_it(app):
-    """The claim locks the saga before it reads it (FOR UPDATE; on SQLite, BEGIN IMMEDIATE)."""
+    """The claim locks the saga before it reads it (FOR NO KEY UPDATE; on SQLite, its first write)."""
     saga_id = start(app, "test_hot_plain")
     claimed = {}
 

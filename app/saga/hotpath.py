@@ -5,9 +5,10 @@ For them the orchestrator runs the prepared statements below (app/saga/prepared.
 loading and flushing ORM objects: a claim is three statements on PostgreSQL and two on SQLite
 (one more on a saga's first step), and a success three. Each transaction first takes the lock on
 the saga that serialises every decision about it: the success by its write on the saga's row
-(see `journal.lock_saga`), the claim without rewriting the row (`_Transaction.lock_saga_to_claim`;
-on SQLite, its one statement: see `_claim`), which it changes only on the saga's first step. So a claim leaves the saga's `updated_at`, and
-the sweeper counts a saga as quiet from its last move, not from its step's start.
+(see `journal.lock_saga`), the claim without rewriting the row, which it changes only on the
+saga's first step (`_Transaction.lock_saga_to_claim`; on SQLite, the claim's one statement: see
+`_claim`). So a claim leaves the saga's `updated_at`, and the sweeper counts a saga as quiet from
+its last move, not from its step's start.
 
 Anything else goes to the orchestrator's general path, which handles every case: `claim`
 returns FORWARD for a cancel request or a passed deadline, and `succeed` returns False when the
@@ -69,7 +70,8 @@ def _of_saga(column):
 _CLAIM_IF_DUE = Prepared(
     update(STEPS)
     .where(*_CLAIMABLE, select(SAGAS.c.id).where(
-        SAGAS.c.id == bindparam("b_saga"), or_(SAGAS.c.status == S.PENDING.value, SAGAS.c.status == S.RUNNING.value),
+        SAGAS.c.id == bindparam("b_saga"),
+        or_(SAGAS.c.status == S.PENDING.value, SAGAS.c.status == S.RUNNING.value),
         SAGAS.c.current_step == bindparam("b_index"), SAGAS.c.cancel_requested.is_(False),
         SAGAS.c.deadline_at >= bindparam("b_now")).exists())
     .values(**_CLAIMED)
@@ -94,7 +96,8 @@ _SUCCEED = Prepared(update(STEPS)
                            STEPS.c.status == T.RUNNING.value, STEPS.c.attempts == bindparam("b_attempt"))
                     .values(status=T.SUCCEEDED.value, finished_at=bindparam("b_now"),
                             result=bindparam("b_result"), error=None, error_type=None))
-STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED, _SUCCEED)
+STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED,
+              _SUCCEED)
 check_step_move(T.RUNNING, T.SUCCEEDED)  # the moves this module makes without asking the table each time
 check_saga_move(S.RUNNING, S.COMPLETED)
 
@@ -242,7 +245,8 @@ def _claim(transaction, cursor, saga_id, index, now):
     return _claimed(transaction, cursor, saga_id, index, now, *step, saga_type, status, payload)
 
 
-def _claimed(transaction, cursor, saga_id, index, now, name, attempts, fallback_from, saga_type, status, payload):
+def _claimed(transaction, cursor, saga_id, index, now,
+             name, attempts, fallback_from, saga_type, status, payload):
     """Record the claim made (the step's event, and the saga's start on its first step) and commit."""
     dialect = transaction.dialect
     # Only a step's first attempt leaves PENDING; every later one leaves RETRYING (states.py).
