@@ -164,6 +164,7 @@ def executed_statements(monkeypatch):
 
 
 def test_a_due_claim_on_sqlite_is_one_statement_and_its_event(app, monkeypatch):
+    start(app, "test_hot_hooked", {"n": 0})  # another saga first: its ids differ from its steps' ids
     saga_id = start(app, "test_hot_plain", {"n": 1})
     with app.app_context():
         sent = executed_statements(monkeypatch)
@@ -217,6 +218,24 @@ def test_a_claim_the_saga_is_not_due_for_writes_nothing_and_says_why(app, change
         assert db.session.execute(select(SagaStep.status, SagaStep.attempts)
                                   .where(SagaStep.saga_id == saga_id).order_by(SagaStep.index)).all() == before
     assert [event[0] for event in history(app, saga_id)] == ["saga.created"]
+
+
+@pytest.mark.parametrize("microseconds_left", [0, -1])
+def test_a_claim_at_the_deadline_is_in_time_and_a_microsecond_after_it_is_not(app, monkeypatch, microseconds_left):
+    from datetime import timedelta
+
+    from app import clock
+    now = datetime(2026, 12, 5, 12, 0, 0, 250000)
+    saga_id = start(app, "test_hot_plain")
+    with app.app_context():
+        db.session.get(Saga, saga_id).deadline_at = now + timedelta(microseconds=microseconds_left)
+        db.session.commit()
+        monkeypatch.setattr(clock, "now", lambda: now)
+        run = hotpath.claim(saga_id, 0)
+    if microseconds_left == 0:
+        assert run.attempt == 1
+    else:
+        assert run is hotpath.FORWARD
 
 
 def test_a_claim_of_a_step_to_retry_keeps_the_saga_running_and_counts_the_attempt(app):

@@ -62,6 +62,8 @@ _CLAIM = Prepared(update(STEPS).where(*_CLAIMABLE).values(**_CLAIMED)
 
 
 def _of_saga(column):
+    """A column of the saga, as a subquery (rendered `WHERE id = ?`: SQLite takes the nearest `id`,
+    the sagas table's)."""
     return select(column).where(SAGAS.c.id == bindparam("b_saga")).scalar_subquery()
 
 
@@ -149,15 +151,11 @@ class _Transaction:
 
         On PostgreSQL, SELECT ... FOR NO KEY UPDATE takes the row lock the general path's version
         bump takes (`journal.lock_saga`), without writing a new row version. SQLite has no row
-        locks (it drops the clause): there a transaction's first write takes the database's one
-        write lock, so a transaction not yet writing takes it first, with BEGIN IMMEDIATE, and
-        every read after it is current. That `in_transaction` means "already writing" holds for
-        pysqlite's default (legacy) transaction control, which begins a transaction before the
-        first INSERT, UPDATE or DELETE only. On SQLite, the row rewrite this saves, with the page
-        it added to the commit, was about a quarter of the claim's time in the database.
+        locks (it drops the clause): there the claim's first statement, a write, has already
+        taken the database's one write lock (see `_claim`), so every read after it is current.
+        The row rewrite this saves, with the page it added to the commit, was about a quarter of
+        the claim's time in the database on SQLite.
         """
-        if self.dialect.name == "sqlite" and not self.connection.in_transaction:
-            prepared.execute(self.cursor, "BEGIN IMMEDIATE", ())
         return _LOCK.first(self.cursor, {"b_saga": saga_id}, self.dialect)
 
     def commit(self, saga_type, events, jobs=()):
@@ -224,7 +222,10 @@ def _claim(transaction, cursor, saga_id, index, now):
     lock before it reads the saga (SQLite retries a write-first transaction whose snapshot went
     stale): it checks what the lock's SELECT would, as current, without BEGIN IMMEDIATE and that
     SELECT. When it changes no row, the transaction holds the write lock all the same, and the
-    checks below find out why. PostgreSQL locks the saga's row first, as its claim needs.
+    checks below find out why (their UPDATE then changes no row either). PostgreSQL locks the
+    saga's row first, as its claim needs. Like the success settle, whose first statement is a
+    write too, this relies on pysqlite's default (legacy) transaction control, which opens the
+    transaction before the first INSERT, UPDATE or DELETE; the app's connections keep it.
     """
     dialect, params = transaction.dialect, {"b_saga": saga_id, "b_index": index, "b_now": now}
     if dialect.name == "sqlite":
