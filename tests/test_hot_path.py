@@ -7,13 +7,14 @@ step's successor with the step job's end.
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from rq import Queue
 from sqlalchemy import bindparam, create_engine, func, select, update
 
 import jobs
+from app import clock
 from app.extensions import db, redis_connection
 from app.models import Saga, SagaEvent, SagaStep
 from app.saga import dispatch, hotpath, kept_connection, prepared
@@ -222,9 +223,6 @@ def test_a_claim_the_saga_is_not_due_for_writes_nothing_and_says_why(app, change
 
 @pytest.mark.parametrize("microseconds_left", [0, -1])
 def test_a_claim_at_the_deadline_is_in_time_and_a_microsecond_after_it_is_not(app, monkeypatch, microseconds_left):
-    from datetime import timedelta
-
-    from app import clock
     now = datetime(2026, 12, 5, 12, 0, 0, 250000)
     saga_id = start(app, "test_hot_plain")
     with app.app_context():
