@@ -86,8 +86,8 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
 
     A step job's bookkeeping is done by the worker's bookkeeper (app/saga/bookkeeper.py), a
     process of its own that keeps the database connection: it claims the step before the horse
-    is forked and settles the outcome the horse hands back (app/saga/handover.py). The horse
-    runs only the action. The worker itself does not connect to the database (what it finds
+    is forked and settles the outcome the horse hands back (app/saga/handover.py), while the
+    worker goes on to the job's end in Redis and to its next job. The horse runs only the action. The worker itself does not connect to the database (what it finds
     open at start or before a fork it closes), so no connection, nor any driver state of one,
     crosses a fork: a horse opens a connection only if its action needs one.
     """
@@ -142,7 +142,20 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             return
         self._channel.pass_claim(handover.Handover(saga_id, index, run, os.getpid()))
 
+    def dequeue_job_and_maintain_ttl(self, *args, **kwargs):
+        """RQ's dequeue, but an empty queue counts only once the settles sent are done.
+
+        A settle enqueues its step's successor, so until it is done an empty queue may not stay
+        empty: a burst worker would stop before the saga's next step.
+        """
+        while True:
+            result = super().dequeue_job_and_maintain_ttl(*args, **kwargs)
+            if result is not None or not self.bookkeeper.unsettled:
+                return result
+            self.bookkeeper.drain()
+
     def _settle(self, run, outcome):
+        """Send the outcome to the bookkeeper, which settles it while this worker goes on."""
         try:
             self.bookkeeper.settle(run, outcome)
         except bookkeeper.Unavailable:

@@ -183,6 +183,24 @@ def test_the_bookkeeper_claims_and_settles_and_the_horse_only_runs_the_action(fo
     assert len(settlers) == 1 and settlers.isdisjoint(horses | {os.getpid()})  # all in the one bookkeeper
 
 
+def test_a_burst_worker_waits_for_the_settles_it_sent_before_it_stops(forking_app, monkeypatch, tmp_path):
+    # The worker does not wait for a settle, and a settle enqueues the step's successor: slowed
+    # down, the settle is still under way when the worker finds the queue empty.
+    settle, slowed = orchestrator.settle, tmp_path / "slowed"
+
+    def slow(run, outcome):
+        time.sleep(0.3)
+        slowed.write_text(str(os.getpid()))
+        return settle(run, outcome)
+
+    monkeypatch.setattr(orchestrator, "settle", slow)
+    saga_id = start(forking_app, "test_fork_plain")
+    assert work(forking_app) == []
+    status, steps = saga_state(forking_app, saga_id)
+    assert status == "COMPLETED" and [step[1] for step in steps] == ["SUCCEEDED"] * 3
+    assert int(slowed.read_text()) not in {os.getpid()} | {step[3]["pid"] for step in steps}  # the bookkeeper's
+
+
 def test_an_action_that_writes_through_the_session_is_settled_in_its_horse(forking_app, settles):
     with forking_app.app_context():
         product = Product(sku="P", name="Widget", price_cents=100, stock=3, reserved=0)
@@ -358,6 +376,70 @@ def test_a_bookkeeper_that_dies_or_hangs_is_replaced(app, monkeypatch):
         assert keeper.pid is None
     finally:
         keeper.stop()
+
+
+def test_a_settle_is_sent_without_waiting_and_answered_before_the_next_claim(app, tmp_path, monkeypatch):
+    gate, handle = tmp_path / "gate", bookkeeper._handle
+
+    def held(kind, *args):
+        if kind == "settle":
+            while not gate.exists():  # held until the test has its answer back
+                time.sleep(0.01)
+        return handle(kind, *args)
+
+    monkeypatch.setattr(bookkeeper, "_handle", held)
+    monkeypatch.setattr(bookkeeper, "TIMEOUT", 5)  # a settle that waited would fail, not hang
+    first, second = start(app, "test_fork_plain"), start(app, "test_fork_plain")
+    keeper = bookkeeper.Bookkeeper(app)
+    try:
+        run = keeper.claim(first, 0)
+        keeper.settle(run, Outcome(True, 1.0, result={}))  # returns with the settle held
+        assert [sent.saga_id for sent in keeper.unsettled] == [first]
+        assert saga_state(app, first)[1][0][1] == "RUNNING"
+        gate.write_text("go")
+        assert keeper.claim(second, 0).step_name == "A"  # after the settle's answer, read first
+        assert not keeper.unsettled
+        status, steps = saga_state(app, first)
+        assert (status, steps[0][1], steps[1][1]) == ("RUNNING", "SUCCEEDED", "PENDING")
+    finally:
+        keeper.stop()
+
+
+def test_a_settle_that_failed_is_logged_when_its_answer_is_read(app, monkeypatch, caplog):
+    def refuses(kind, *args):
+        if kind == "settle":
+            raise RuntimeError("the database refused")
+        return bookkeeper.orchestrator.claim(*args)
+
+    monkeypatch.setattr(bookkeeper, "_handle", refuses)
+    saga_id = start(app, "test_fork_plain")
+    keeper = bookkeeper.Bookkeeper(app)
+    try:
+        run = keeper.claim(saga_id, 0)
+        keeper.settle(run, Outcome(True, 1.0, result={}))
+        keeper.drain()
+        assert f"could not settle step 0 of saga {saga_id}; the sweeper will" in caplog.text
+        assert "RuntimeError: the database refused" in caplog.text
+        assert keeper.claim(saga_id, 1) is None  # in step with the bookkeeper still: not this saga's step
+        assert saga_state(app, saga_id)[1][0][1] == "RUNNING"  # the sweeper's to repair
+    finally:
+        keeper.stop()
+
+
+def test_stopping_the_bookkeeper_waits_for_the_settles_sent(forking_app):
+    app = forking_app  # on a Redis the bookkeeper, a forked process, reaches too
+    saga_id = start(app, "test_fork_plain")
+    keeper = bookkeeper.Bookkeeper(app)
+    run = keeper.claim(saga_id, 0)
+    keeper.settle(run, Outcome(True, 1.0, result={}))
+    keeper.stop()
+    assert keeper.pid is None and not keeper.unsettled
+    status, steps = saga_state(app, saga_id)
+    assert (status, steps[0][1], steps[1][1]) == ("RUNNING", "SUCCEEDED", "PENDING")
+    with app.app_context():
+        assert Queue(app.config["SAGA_QUEUE"], connection=redis_connection()).job_ids == [
+            dispatch.step_job_id(saga_id, 0, 1),  # the submission's, which no worker took here
+            dispatch.step_job_id(saga_id, 1, 1)]  # the successor, enqueued by the bookkeeper
 
 
 def test_a_bookkeeper_outlives_its_worker_by_seconds_at_most(app, monkeypatch):
