@@ -86,10 +86,11 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
 
     A step job's bookkeeping is done by the worker's bookkeeper (app/saga/bookkeeper.py), a
     process of its own that keeps the database connection: it claims the step before the horse
-    is forked and settles the outcome the horse hands back (app/saga/handover.py), while the
-    worker goes on to the job's end in Redis and to its next job. The horse runs only the action. The worker itself does not connect to the database (what it finds
-    open at start or before a fork it closes), so no connection, nor any driver state of one,
-    crosses a fork: a horse opens a connection only if its action needs one.
+    is forked and settles the outcome the horse hands back (app/saga/handover.py) while the
+    worker goes on to its next job. The horse runs only the action. The worker itself does not
+    connect to the database (what it finds open at start or before a fork it closes), so no
+    connection, nor any driver state of one, crosses a fork: a horse opens a connection only if
+    its action needs one.
     """
 
     def __init__(self, *args, **kwargs):
@@ -110,7 +111,7 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             self.bookkeeper.stop()
 
     def execute_job(self, job, queue):
-        """Run the job as RQ does, then settle the outcome its horse handed back, if it did."""
+        """Run the job as RQ does, then have the outcome its horse handed back, if it did, settled."""
         try:
             super().execute_job(job, queue)
         finally:
@@ -142,17 +143,19 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
             return
         self._channel.pass_claim(handover.Handover(saga_id, index, run, os.getpid()))
 
-    def dequeue_job_and_maintain_ttl(self, *args, **kwargs):
-        """RQ's dequeue, but an empty queue counts only once the settles sent are done.
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ's dequeue; found empty, the queue is looked at again once the settles sent are done.
 
-        A settle enqueues its step's successor, so until it is done an empty queue may not stay
-        empty: a burst worker would stop before the saga's next step.
+        A settle enqueues its step's successor, so until it is done a burst worker's empty queue
+        may not stay empty: the worker would stop before the saga's next step. A worker that
+        waited for jobs (`timeout`) and found none for `max_idle_time` stops all the same.
         """
-        while True:
-            result = super().dequeue_job_and_maintain_ttl(*args, **kwargs)
-            if result is not None or not self.bookkeeper.unsettled:
-                return result
+        result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        if result is None and self.bookkeeper.unsettled:
             self.bookkeeper.drain()
+            if timeout is None:  # burst
+                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        return result
 
     def _settle(self, run, outcome):
         """Send the outcome to the bookkeeper, which settles it while this worker goes on."""

@@ -9,11 +9,11 @@ a step job's step before forking the horse, and to settle the outcome the horse 
 (app/saga/handover.py); a settled step's successor is enqueued here, after the commit.
 
 The worker waits for a claim, which the horse needs, but not for a settle: the bookkeeper
-commits the outcome and enqueues the successor while the worker records the job's end in Redis
-and dequeues its next job. Waiting cost the forking worker 0.8 ms a step job here, a round trip
-to this process with a settle and a Redis round trip (the successor's) in it. The bookkeeper
-takes requests in order, so the answer to a settle is read before the next claim's, and a claim
-never runs before the settle sent ahead of it.
+commits the outcome and enqueues the successor while the worker goes on to its next job.
+Waiting cost the forking worker 0.8 ms a step job here, a round trip to this process with a
+settle and a Redis round trip (the successor's) in it. The bookkeeper takes requests in order,
+so the answer to a settle is read before the next claim's, and a claim never runs before the
+settle sent ahead of it.
 
 The bookkeeper lives as long as the worker: it stops when the worker closes its end of the
 socket, or within a few seconds of the worker's death. If it dies, hangs past `TIMEOUT` or a
@@ -22,7 +22,6 @@ request at hand is then done by the horse (a claim) or left to the sweeper (a se
 """
 import contextlib
 import logging
-from collections import deque
 import os
 import pickle
 import select
@@ -30,6 +29,7 @@ import signal
 import socket
 import struct
 import time
+from collections import deque
 
 from app.extensions import db
 from app.saga import kept_connection, orchestrator
@@ -59,8 +59,9 @@ class Bookkeeper:
     def settle(self, run, outcome):
         """Send the attempt's outcome to be recorded and the saga's next move taken; do not wait.
 
-        Its answer is read before the next request's, or by `drain`. A settle that fails is
-        logged then and left to the sweeper, as is one the bookkeeper dies before doing.
+        Its answer is read by `drain`: before the next claim, when a burst worker finds its queue
+        empty, and at `stop`. A settle that failed is logged then and left to the sweeper, as is
+        one the bookkeeper died before doing.
         """
         self._call(("settle", run, outcome), answered=False)
         self.unsettled.append(run)
@@ -68,14 +69,18 @@ class Bookkeeper:
     def drain(self):
         """Wait until every settle sent is done; log those that failed or were lost."""
         while self.unsettled:
-            run = self.unsettled.popleft()
-            try:
-                if self.pid is None:
-                    raise Unavailable("the bookkeeper was stopped before it answered")
-                self._answer()
-            except Unavailable:
-                log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
-                              extra={"saga_id": run.saga_id})
+            run, failure = self.unsettled[0], None  # taken off only once its answer is read
+            if self.pid is None:
+                failure = "the bookkeeper was stopped before it answered"
+            else:
+                try:
+                    self._answer()
+                except Unavailable as error:
+                    failure = error
+            self.unsettled.popleft()
+            if failure is not None:
+                log.error("could not settle step %s of saga %s (%s); the sweeper will", run.index, run.saga_id,
+                          failure, extra={"saga_id": run.saga_id})
 
     def stop(self):
         """Wait for the settles sent, then close the socket, which ends the process once its
@@ -94,6 +99,7 @@ class Bookkeeper:
         return None
 
     def _start(self):
+        self.drain()  # settles a stopped process took with it are logged, not read from the new one
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:  # the bookkeeper
@@ -131,9 +137,9 @@ class Bookkeeper:
             return function(*args)
         except BaseException as error:  # a half-done exchange leaves the socket out of step
             self._kill()
-            if isinstance(error, Exception):
+            if isinstance(error, (OSError, EOFError, pickle.UnpicklingError)):
                 raise Unavailable(f"the bookkeeper did not answer: {error!r}") from error
-            raise
+            raise  # a stop request (RQ raises it from its signal handler when idle) is not swallowed
 
     def _kill(self):
         pid, self.pid, connection, self._socket = self.pid, None, self._socket, None

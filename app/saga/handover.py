@@ -11,8 +11,9 @@ The horse settles the attempt itself, as a single process does, when its session
 transaction (the action wrote through it, or read): those writes must commit with the outcome,
 in that transaction. It does so too when the outcome does not fit in the shared memory.
 
-If the worker dies between the horse's end and its settle, the step is left RUNNING with no job
-alive, which is what the sweeper repairs, as for a horse killed mid-action.
+If the worker dies between the horse's end and sending the outcome to its bookkeeper (once sent,
+the bookkeeper settles it without the worker), the step is left RUNNING with no job alive, which
+is what the sweeper repairs, as for a horse killed mid-action.
 """
 import mmap
 import os
