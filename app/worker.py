@@ -117,7 +117,7 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         finally:
             returned = self._channel.collect_outcome()
             if returned:
-                self._settle(*returned)
+                self.bookkeeper.settle(*returned)  # settled while this worker goes on
 
     def fork_work_horse(self, job, queue):
         """Claim a step job's step, then fork the horse that receives the claim.
@@ -157,20 +157,12 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
                 result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
         return result
 
-    def _settle(self, run, outcome):
-        """Send the outcome to the bookkeeper, which settles it while this worker goes on."""
-        try:
-            self.bookkeeper.settle(run, outcome)
-        except bookkeeper.Unavailable:
-            log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
-                          extra={"saga_id": run.saga_id})
-
     def _not_started(self, job):
         """A claimed step whose horse could not be forked: settle it as a failed attempt, to retry."""
         handed = self._channel.withdraw_claim()
         if handed is not None and handed.run is not None:
-            self._settle(handed.run, Outcome(False, 0.0, error=f"the worker could not start job {job.id}",
-                                             error_type="NotStarted", transient=True))
+            self.bookkeeper.settle(handed.run, Outcome(False, 0.0, error=f"the worker could not start job {job.id}",
+                                                       error_type="NotStarted", transient=True))
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):

@@ -61,9 +61,13 @@ class Bookkeeper:
 
         Its answer is read by `drain`: before the next claim, when a burst worker finds its queue
         empty, and at `stop`. A settle that failed is logged then and left to the sweeper, as is
-        one the bookkeeper died before doing.
+        one the bookkeeper died before doing, or that could not be sent (logged here).
         """
-        self._call(("settle", run, outcome), answered=False)
+        try:
+            self._call(("settle", run, outcome), answered=False)
+        except Unavailable as error:
+            _not_settled(run, error)
+            return
         self.unsettled.append(run)
 
     def drain(self):
@@ -79,8 +83,7 @@ class Bookkeeper:
                     failure = error
             self.unsettled.popleft()
             if failure is not None:
-                log.error("could not settle step %s of saga %s (%s); the sweeper will", run.index, run.saga_id,
-                          failure, extra={"saga_id": run.saga_id})
+                _not_settled(run, failure)
 
     def stop(self):
         """Wait for the settles sent, then close the socket, which ends the process once its
@@ -147,6 +150,11 @@ class Bookkeeper:
         with contextlib.suppress(ProcessLookupError, ChildProcessError):  # already gone
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+
+
+def _not_settled(run, failure):
+    log.error("could not settle step %s of saga %s (%s); the sweeper will", run.index, run.saga_id, failure,
+              extra={"saga_id": run.saga_id})
 
 
 def _serve(app, connection):
