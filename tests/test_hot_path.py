@@ -256,28 +256,34 @@ def test_prepared_statements_convert_values_as_sqlalchemy_does(app):
                     .values(deadline_at=bindparam("b_deadline"), payload=bindparam("b_payload"),
                             updated_at=bindparam("b_deadline"))
                     .returning(Saga.__table__.c.deadline_at, Saga.__table__.c.payload,
-                               Saga.__table__.c.cancel_requested, Saga.__table__.c.type))
+                               Saga.__table__.c.cancel_requested, Saga.__table__.c.type),
+                    ("b_saga", "b_deadline", "b_payload"))
     saga_id = start(app, "test_hot_plain")
     with app.app_context():
         connection = db.session.connection()
         cursor, dialect = connection.connection.cursor(), connection.dialect
-        values = {"b_saga": saga_id, "b_deadline": deadline, "b_payload": {"n": [1, "é"]}}
+        values = (saga_id, deadline, {"n": [1, "é"]})
         assert lock.first(cursor, values, dialect) == (deadline, {"n": [1, "é"]}, False, "test_hot_plain")
-        assert lock.first(cursor, {"b_saga": saga_id + 1, "b_deadline": deadline, "b_payload": {}}, dialect) is None
+        assert lock.first(cursor, (saga_id + 1, deadline, {}), dialect) is None
         cursor.close()
         db.session.commit()
         saga = db.session.get(Saga, saga_id)  # read back through the ORM: the same values
         assert (saga.deadline_at, saga.payload) == (deadline, {"n": [1, "é"]})
         cursor = db.session.connection().connection.cursor()
-        with pytest.raises(KeyError):
-            lock.first(cursor, {"b_saga": saga_id}, dialect)  # a missing parameter is an error
+        with pytest.raises(TypeError, match="3 values expected, 2 given"):
+            lock.first(cursor, (saga_id, deadline), dialect)  # a missing value is an error, not a shift
         cursor.close()
         db.session.rollback()
         # a column whose value SQLAlchemy would compute in Python must be given explicitly
         forgetful = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))
-                             .values(retries=1))
+                             .values(retries=1), ("b_saga",))
         with pytest.raises(ValueError, match="updated_at"):
             forgetful.compiled(db.engine.dialect)
+        # the parameters a statement declares are the ones it binds
+        misnamed = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))
+                            .values(retries=1, updated_at=bindparam("b_now")), ("b_saga", "b_time"))
+        with pytest.raises(ValueError, match="binds \\['b_now', 'b_saga'\\], not \\['b_saga', 'b_time'\\]"):
+            misnamed.compiled(db.engine.dialect)
 
 
 def test_sqlite_times_are_bound_exactly_as_sqlalchemy_binds_them(app):

@@ -23,7 +23,7 @@ from app import clock
 from app.extensions import db
 from app.models import Saga, SagaEvent, SagaStep
 from app.saga import dispatch, kept_connection, prepared
-from app.saga.journal import EVENT_COLUMNS, event_row, log_rows
+from app.saga.journal import EventRow, log_rows
 from app.saga.prepared import Prepared
 from app.saga.states import SagaStatus as S
 from app.saga.states import StepStatus as T
@@ -50,15 +50,17 @@ class StepRun:
 _LOCK = Prepared(select(SAGAS.c.type, SAGAS.c.status, SAGAS.c.current_step, SAGAS.c.cancel_requested,
                         SAGAS.c.deadline_at, SAGAS.c.payload)
                  .where(SAGAS.c.id == bindparam("b_saga"))
-                 .with_for_update(key_share=True))  # FOR NO KEY UPDATE, an UPDATE's lock; see lock_saga_to_claim
+                 .with_for_update(key_share=True),  # FOR NO KEY UPDATE, an UPDATE's lock; see lock_saga_to_claim
+                 ("b_saga",))
 _START = Prepared(update(SAGAS).where(SAGAS.c.id == bindparam("b_saga"))
-                  .values(status=S.RUNNING.value, updated_at=bindparam("b_now")))
+                  .values(status=S.RUNNING.value, updated_at=bindparam("b_now")), ("b_saga", "b_now"))
 _CLAIMABLE = (STEPS.c.saga_id == bindparam("b_saga"), STEPS.c.index == bindparam("b_index"),
               or_(STEPS.c.status == T.PENDING.value, STEPS.c.status == T.RETRYING.value))
 _CLAIMED = dict(status=T.RUNNING.value, attempts=STEPS.c.attempts + 1, started_at=bindparam("b_now"),
                 next_retry_at=None)
+_CLAIMING = ("b_saga", "b_index", "b_now")  # the claim's parameters, in order
 _CLAIM = Prepared(update(STEPS).where(*_CLAIMABLE).values(**_CLAIMED)
-                  .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt))
+                  .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt), _CLAIMING)
 
 
 def _of_saga(column):
@@ -78,16 +80,21 @@ _CLAIM_IF_DUE = Prepared(
         SAGAS.c.deadline_at >= bindparam("b_now")).exists())
     .values(**_CLAIMED)
     .returning(STEPS.c.name, STEPS.c.attempts, STEPS.c.fallback_from_attempt,
-               _of_saga(SAGAS.c.type), _of_saga(SAGAS.c.status), _of_saga(SAGAS.c.payload)))
-_EVENTS = Prepared(insert(EVENTS).inline(), column_keys=EVENT_COLUMNS)  # inline: no RETURNING of ids
+               _of_saga(SAGAS.c.type), _of_saga(SAGAS.c.status), _of_saga(SAGAS.c.payload)),
+    _CLAIMING)
+_EVENTS = Prepared(insert(EVENTS).inline(), EventRow._fields, column_keys=EventRow._fields)  # inline: no ids back
 
 
 def _advance(**values):
-    """The success settle's opening write: lock the saga only while it is running as expected."""
+    """The success settle's opening write: lock the saga only while it is running as expected.
+
+    Its parameters: the saga, the step's index, the time and (to the next step only) the next index.
+    """
     return Prepared(update(SAGAS)
                     .where(SAGAS.c.id == bindparam("b_saga"), SAGAS.c.status == S.RUNNING.value,
                            SAGAS.c.current_step == bindparam("b_index"), SAGAS.c.cancel_requested.is_(False))
-                    .values(version=SAGAS.c.version + 1, updated_at=bindparam("b_now"), **values))
+                    .values(version=SAGAS.c.version + 1, updated_at=bindparam("b_now"), **values),
+                    ("b_saga", "b_index", "b_now", *(("b_next",) if "current_step" in values else ())))
 
 
 _TO_NEXT = _advance(current_step=bindparam("b_next"))
@@ -97,7 +104,8 @@ _SUCCEED = Prepared(update(STEPS)
                     .where(STEPS.c.saga_id == bindparam("b_saga"), STEPS.c.index == bindparam("b_index"),
                            STEPS.c.status == T.RUNNING.value, STEPS.c.attempts == bindparam("b_attempt"))
                     .values(status=T.SUCCEEDED.value, finished_at=bindparam("b_now"),
-                            result=bindparam("b_result"), error=None, error_type=None))
+                            result=bindparam("b_result"), error=None, error_type=None),
+                    ("b_saga", "b_index", "b_attempt", "b_now", "b_result"))
 STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED,
               _SUCCEED)
 check_step_move(T.RUNNING, T.SUCCEEDED)  # the moves this module makes without asking the table each time
@@ -156,7 +164,7 @@ class _Transaction:
         The row rewrite this saves, with the page it added to the commit, was about a quarter of
         the claim's time in the database on SQLite.
         """
-        return _LOCK.first(self.cursor, {"b_saga": saga_id}, self.dialect)
+        return _LOCK.first(self.cursor, (saga_id,), self.dialect)
 
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
@@ -227,7 +235,7 @@ def _claim(transaction, cursor, saga_id, index, now):
     write too, this relies on pysqlite's default (legacy) transaction control, which opens the
     transaction before the first INSERT, UPDATE or DELETE; the app's connections keep it.
     """
-    dialect, params = transaction.dialect, {"b_saga": saga_id, "b_index": index, "b_now": now}
+    dialect, params = transaction.dialect, (saga_id, index, now)
     if dialect.name == "sqlite":
         claimed = _CLAIM_IF_DUE.first(cursor, params, dialect)
         if claimed is not None:
@@ -253,12 +261,11 @@ def _claimed(transaction, cursor, saga_id, index, now,
     # Only a step's first attempt leaves PENDING; every later one leaves RETRYING (states.py).
     source = T.PENDING if attempts == 1 else T.RETRYING
     check_step_move(source, T.RUNNING)
-    events = [event_row(saga_id, "step.started", now, index, name, attempt=attempts,
-                        from_status=source.value, to_status=T.RUNNING.value)]
+    events = [EventRow(saga_id, "step.started", now, index, name, source.value, T.RUNNING.value, attempts)]
     if status == S.PENDING:
-        _START.rowcount(cursor, {"b_saga": saga_id, "b_now": now}, dialect)
-        events.append(event_row(saga_id, "saga.started", now, from_status=S.PENDING.value,
-                                to_status=S.RUNNING.value))
+        _START.rowcount(cursor, (saga_id, now), dialect)
+        events.append(EventRow(saga_id, "saga.started", now, from_status=S.PENDING.value,
+                               to_status=S.RUNNING.value))
     _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(saga_type, events)
     return StepRun(saga_id, saga_type, index, name, attempts, payload, fallback_from is not None,
@@ -278,26 +285,27 @@ def succeed(run, outcome, definition):
 
 def _succeed(transaction, cursor, run, outcome, definition):
     now, last, dialect = clock.now(), run.index + 1 == len(definition.steps), transaction.dialect
-    params = {"b_saga": run.saga_id, "b_index": run.index, "b_now": now, "b_next": run.index + 1}
-    statement = _TO_NEXT if not last else _TO_COMPLETION if definition.on_complete else _TO_COMPLETED
-    if statement.rowcount(cursor, params, dialect) != 1:
+    if not last:
+        moved = _TO_NEXT.rowcount(cursor, (run.saga_id, run.index, now, run.index + 1), dialect)
+    else:
+        statement = _TO_COMPLETION if definition.on_complete else _TO_COMPLETED
+        moved = statement.rowcount(cursor, (run.saga_id, run.index, now), dialect)
+    if moved != 1:
         if not transaction.in_session:
             transaction.rollback()  # the general path continues in the session's transaction
         return False  # cancelled, or moved on: the general path takes the lock and decides
-    params.update(b_attempt=run.attempt, b_result=outcome.result)
-    if _SUCCEED.rowcount(cursor, params, dialect) != 1:
+    if _SUCCEED.rowcount(cursor, (run.saga_id, run.index, run.attempt, now, outcome.result), dialect) != 1:
         return transaction.rollback(True)  # superseded: the sweeper already settled this attempt
-    events = [event_row(run.saga_id, "step.succeeded", now, run.index, run.step_name,
-                        attempt=run.attempt, duration_ms=round(outcome.duration_ms, 3),
-                        from_status=T.RUNNING.value, to_status=T.SUCCEEDED.value)]
+    events = [EventRow(run.saga_id, "step.succeeded", now, run.index, run.step_name, T.RUNNING.value,
+                       T.SUCCEEDED.value, run.attempt, round(outcome.duration_ms, 3))]
     if not last:
         jobs = [dispatch.step_job(run.saga_id, run.saga_type, run.index + 1, 1)]
     elif definition.on_complete:
         jobs = [dispatch.completion_job(run.saga_id, run.saga_type)]
     else:
         jobs = []
-        events.append(event_row(run.saga_id, "saga.completed", now, from_status=S.RUNNING.value,
-                                to_status=S.COMPLETED.value))
+        events.append(EventRow(run.saga_id, "saga.completed", now, from_status=S.RUNNING.value,
+                               to_status=S.COMPLETED.value))
     _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(run.saga_type, events, jobs)
     return True

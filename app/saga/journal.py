@@ -1,5 +1,7 @@
 """Checked status changes that each append an event: the saga's audit history."""
 import logging
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -86,18 +88,22 @@ def record(saga, event_type, step=None, **fields):
     return event
 
 
-EVENT_FIELDS = ("from_status", "to_status", "attempt", "duration_ms", "error_type", "error", "actor", "detail")
-EVENT_COLUMNS = ("saga_id", "type", "created_at", "step_index", "step_name", *EVENT_FIELDS)
-
-
-def event_row(saga_id, event_type, created_at, step_index=None, step_name=None, **fields):
+class EventRow(NamedTuple):
     """One event as the column values of a `saga_events` row, for a Core insert (the hot path)."""
-    row = dict.fromkeys(EVENT_FIELDS)
-    row["actor"] = "orchestrator"
-    row.update(fields)
-    row.update(saga_id=saga_id, type=event_type, created_at=created_at, step_index=step_index,
-               step_name=step_name)
-    return row
+
+    saga_id: int
+    type: str
+    created_at: datetime
+    step_index: int | None = None
+    step_name: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    attempt: int | None = None
+    duration_ms: float | None = None
+    error_type: str | None = None
+    error: str | None = None
+    actor: str = "orchestrator"
+    detail: str | None = None
 
 
 def log_rows(saga_type, rows):
@@ -105,7 +111,7 @@ def log_rows(saga_type, rows):
     if not log.isEnabledFor(logging.INFO):
         return
     for row in rows:
-        log.info("%s", row["type"], extra=_log_fields(row["saga_id"], saga_type, row["step_name"], row))
+        log.info("%s", row.type, extra=_log_fields(row.saga_id, saga_type, row.step_name, row._asdict()))
 
 
 def _log_after_commit(event_type, saga_id, saga_type, step_name, fields):

@@ -24,21 +24,23 @@ from sqlalchemy import DateTime
 class _Compiled:
     sql: str
     names: tuple | None  # parameter names for a driver that takes a dict, or None: it takes a list
-    fixed: dict  # values the statement itself carries (its literals), already converted
-    pick: Callable  # the parameters' values as a tuple, in placeholder order, from fixed | supplied values
-    converters: tuple  # (position, the column type's bind converter) for the parameters that have one
-    results: tuple  # one result converter (or None) per returned column
+    arity: int  # how many values a call gives
+    converters: tuple  # (position among the values given, the column type's bind converter)
+    fixed: tuple  # the values the statement itself carries (its literals), already converted
+    pick: Callable  # the driver's parameters, in placeholder order, from the values given + fixed
+    results: tuple  # (position, the column type's result converter) for the returned columns that have one
 
 
 class Prepared:
     """A Core statement with named `bindparam`s, run with plain values on the DBAPI cursor.
 
-    Each method runs on a DBAPI cursor (the hot path's transaction keeps one) and takes its
-    connection's dialect.
+    `parameters` names the statement's bindparams in the order a call gives their values: as
+    a tuple, the cheapest thing to build per step. Each method runs on a DBAPI cursor (the hot
+    path's transaction keeps one) and takes its connection's dialect.
     """
 
-    def __init__(self, statement, column_keys=None):
-        self.statement, self.column_keys = statement, column_keys
+    def __init__(self, statement, parameters, column_keys=None):
+        self.statement, self.parameters, self.column_keys = statement, tuple(parameters), column_keys
         self._compiled = weakref.WeakKeyDictionary()  # dialect -> _Compiled; apps come and go in tests
         self._last = (None, None)  # the last dialect asked for and its statement: the usual one (this
         # one reference keeps a dialect alive past its app: one per statement, at most)
@@ -59,29 +61,40 @@ class Prepared:
         python_side = [column.name for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
         if python_side:  # SQLAlchemy computes these per execution, which this path skips
             raise ValueError(f"give {', '.join(python_side)} explicitly: their defaults run in Python")
-        fixed, converters = {}, {}
+        fixed, types = {}, {}
         for bind, name in compiled.bind_names.items():
-            convert = _bind_converter(bind.type, dialect)
             if not bind.required:  # a literal the statement carries: converted once, here
+                convert = _bind_converter(bind.type, dialect)
                 fixed[name] = convert(bind.effective_value) if convert else bind.effective_value
-            elif convert is not None:
-                converters[name] = convert
+            elif types.setdefault(name, bind.type)._type_affinity is not bind.type._type_affinity:
+                raise ValueError(f"{name} is bound as both {types[name]} and {bind.type}")
+        if set(types) != set(self.parameters):
+            raise ValueError(f"the statement binds {sorted(types)}, not {sorted(self.parameters)}")
         order = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
+        source = {name: position for position, name in enumerate((*self.parameters, *fixed))}
+        converters = ((position, _bind_converter(types[name], dialect))
+                      for position, name in enumerate(self.parameters))
         returned = getattr(self.statement, "exported_columns", ())  # a SELECT's columns, an UPDATE's RETURNING ones
-        results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned)
-        return _Compiled(compiled.string, None if compiled.positional else order, fixed,
-                         _picker(order),
-                         tuple((position, converters[name]) for position, name in enumerate(order)
-                               if name in converters), results)
+        results = ((position, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                   for position, column in enumerate(returned))
+        return _Compiled(compiled.string, None if compiled.positional else order, len(self.parameters),
+                         tuple((position, convert) for position, convert in converters if convert is not None),
+                         tuple(fixed.values()), _picker(tuple(source[name] for name in order)),
+                         tuple((position, convert) for position, convert in results if convert is not None))
 
     @staticmethod
     def _parameters(compiled, values):
-        """The driver's parameters; a missing value is a KeyError, as it should be."""
-        parameters = list(compiled.pick(compiled.fixed | values if compiled.fixed else values))
-        for position, convert in compiled.converters:
-            value = parameters[position]
-            if value is not None:
-                parameters[position] = convert(value)
+        """The driver's parameters from the values a call gives, in the order the statement declares."""
+        if len(values) != compiled.arity:
+            raise TypeError(f"{compiled.arity} values expected, {len(values)} given: {values!r}")
+        if compiled.converters:
+            values = list(values)
+            for position, convert in compiled.converters:
+                value = values[position]
+                if value is not None:
+                    values[position] = convert(value)
+            values = tuple(values)
+        parameters = compiled.pick(values + compiled.fixed if compiled.fixed else values)
         return parameters if compiled.names is None else dict(zip(compiled.names, parameters))
 
     def first(self, cursor, values, dialect):
@@ -89,9 +102,12 @@ class Prepared:
         compiled = self.compiled(dialect)
         execute(cursor, compiled.sql, self._parameters(compiled, values))
         row = cursor.fetchone()
-        if row is None:
-            return None
-        return tuple(value if convert is None else convert(value) for convert, value in zip(compiled.results, row))
+        if row is None or not compiled.results:
+            return row
+        row = list(row)
+        for position, convert in compiled.results:
+            row[position] = convert(row[position])
+        return tuple(row)
 
     def rowcount(self, cursor, values, dialect):
         """Execute and return how many rows it changed."""
@@ -105,12 +121,12 @@ class Prepared:
         execute_many(cursor, compiled.sql, [self._parameters(compiled, row) for row in rows])
 
 
-def _picker(names):
-    """A function giving the values of `names` from a dict, as a tuple (an itemgetter: in C)."""
-    if len(names) == 1:
-        (name,) = names
-        return lambda values: (values[name],)
-    return operator.itemgetter(*names) if names else lambda values: ()
+def _picker(positions):
+    """A function giving the values at `positions` of a tuple, as a tuple (an itemgetter: in C)."""
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda values: (values[position],)
+    return operator.itemgetter(*positions) if positions else lambda values: ()
 
 
 def _bind_converter(column_type, dialect):
