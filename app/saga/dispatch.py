@@ -1,4 +1,5 @@
 """Commit, then enqueue: jobs asked for inside a transaction go to RQ only after it commits."""
+import functools
 import logging
 import threading
 import zlib
@@ -174,14 +175,24 @@ def write(redis, queue, job, failure_ttl):
     the status twice). Every step job but a saga's last enqueues a successor, and RQ's way cost
     about a quarter of what a step job adds to the RQ job carrying it, so the job is written
     here directly, by one script (`_WRITE`): redis-py packs every argument in Python, and most
-    of the successor's cost was packing the hash's 17 fields. tests/test_dispatch.py checks that
-    the hash is the one RQ writes, field for field, with whichever RQ the requirements install,
-    and that an RQ worker runs the job.
+    of the successor's cost was packing the hash's 17 fields. Its arguments go as bytes, the
+    queue's ready made (`_queue_arguments`): redis-py takes bytes as they are, but runs a chain
+    of type checks to encode anything else, which was a third of what the successor cost the
+    worker. tests/test_dispatch.py checks that the hash is the one RQ writes, field for field,
+    with whichever RQ the requirements install, and that an RQ worker runs the job.
     """
-    redis.eval(_WRITE, 3, queue.job_class.key_for(job.job_id), queue.key, queue.redis_queues_keys,
-               utcformat(now()), _compressed(queue.serializer.dumps((job.function, None, job.args, {}))),
-               queue.name, job.description or get_call_string(job.function, job.args, {}, max_length=75),
-               parse_timeout(job.timeout), failure_ttl, job.job_id)
+    script, queue_key, queues_key, origin, failure_ttl = _queue_arguments(
+        queue.key, queue.redis_queues_keys, queue.name, failure_ttl)
+    job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
+    redis.eval(script, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
+               utcformat(now()).encode(), _compressed(queue.serializer.dumps((job.function, None, job.args, {}))),
+               origin, description.encode(), b"%d" % parse_timeout(job.timeout), failure_ttl, job_id.encode())
+
+
+@functools.lru_cache(maxsize=64)
+def _queue_arguments(queue_key, queues_key, origin, failure_ttl):
+    """The arguments `_WRITE` takes that a queue fixes (and the script), as bytes."""
+    return _WRITE.encode(), queue_key.encode(), queues_key.encode(), origin.encode(), b"%d" % failure_ttl
 
 
 def _compressed(data):
