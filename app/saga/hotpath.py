@@ -15,7 +15,7 @@ returns FORWARD for a cancel request or a passed deadline, and `succeed` returns
 saga is no longer running as expected; failures never come here. Both paths make the same
 checked moves and write the same events, so the history reads the same whichever ran.
 """
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, or_, select, update
 
@@ -33,8 +33,7 @@ SAGAS, STEPS, EVENTS = Saga.__table__, SagaStep.__table__, SagaEvent.__table__
 FORWARD = "forward"  # a claim this module cannot make: the general path decides
 
 
-@dataclass(frozen=True)
-class StepRun:
+class StepRun(NamedTuple):
     """What one claimed attempt needs after its claim has committed."""
 
     saga_id: int
@@ -108,8 +107,16 @@ _SUCCEED = Prepared(update(STEPS)
                     ("b_saga", "b_index", "b_attempt", "b_now", "b_result"))
 STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPLETION, _TO_COMPLETED,
               _SUCCEED)
-check_step_move(T.RUNNING, T.SUCCEEDED)  # the moves this module makes without asking the table each time
-check_saga_move(S.RUNNING, S.COMPLETED)
+# The moves this module makes, checked against the table once, here, not for every step; and the
+# statuses as the plain strings their columns and events hold (an enum's `.value` runs Python).
+for _move in ((T.PENDING, T.RUNNING), (T.RETRYING, T.RUNNING), (T.RUNNING, T.SUCCEEDED)):
+    check_step_move(*_move)
+for _move in ((S.PENDING, S.RUNNING), (S.RUNNING, S.COMPLETED)):
+    check_saga_move(*_move)
+STEP_PENDING, STEP_RETRYING, STEP_RUNNING, STEP_SUCCEEDED = (
+    T.PENDING.value, T.RETRYING.value, T.RUNNING.value, T.SUCCEEDED.value)
+SAGA_PENDING, SAGA_RUNNING, SAGA_COMPLETED = S.PENDING.value, S.RUNNING.value, S.COMPLETED.value
+del _move
 
 
 def warm_up(dialect):
@@ -125,34 +132,59 @@ class _Transaction:
     its outcome); otherwise the worker's kept connection, or a plain connection from the pool,
     used as the driver's own connection: its first statement opens the transaction, and
     SQLAlchemy's per-connection bookkeeping is skipped. Either way, logs and jobs follow the
-    commit, never a rollback.
+    commit, never a rollback. Every statement of the transaction runs on its one cursor.
     """
+
+    __slots__ = ("in_session", "kept", "pooled", "connection", "dialect", "cursor", "open")
 
     def __init__(self):
         self.in_session = db.session.registry.has() and db.session().in_transaction()
-        self.kept = self.open = False
-        self.pooled = self.cursor = None
+        self.cursor = self.pooled = None
         if self.in_session:
             connection = db.session.connection()
             self.connection, self.dialect = connection.connection.dbapi_connection, connection.dialect
+            self.kept = self.open = False
         else:
             self.pooled = kept_connection.current()
-            if self.pooled is None:  # returned to the pool as soon as the transaction ends
+            self.kept = self.pooled is not None
+            if self.kept:
+                self.dialect = kept_connection.dialect()
+            else:  # returned to the pool as soon as the transaction ends
                 self.pooled, self.dialect = db.engine.raw_connection(), db.engine.dialect
-            else:
-                self.kept, self.dialect = True, kept_connection.dialect()
             self.connection, self.open = self.pooled.dbapi_connection, True
         try:
-            self.cursor = self.connection.cursor()  # every statement of the transaction runs on it
+            self.cursor = self.connection.cursor()
         except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
-            self._release(failed=True)
+            self.__exit__(BaseException)
             raise
 
     def __enter__(self):
         return self
 
     def __exit__(self, error_type, *exc):
-        self._release(failed=error_type is not None)
+        """Close the cursor and give the connection back (the session keeps its own)."""
+        cursor, self.cursor = self.cursor, None
+        try:
+            if cursor is not None:
+                cursor.close()
+        finally:
+            if not self.in_session:
+                self._release(failed=error_type is not None)
+
+    def _release(self, failed):
+        if not self.kept:
+            pooled, self.pooled = self.pooled, None
+            if pooled is not None:
+                pooled.close()  # the pool rolls back whatever was left open
+        elif failed:
+            kept_connection.drop()  # it may be broken: never reused
+        elif self.open:  # left without a commit or a rollback
+            self.open = False
+            try:
+                prepared.rollback(self.connection)
+            except BaseException:
+                kept_connection.drop()
+                raise
 
     def lock_saga_to_claim(self, saga_id):
         """Lock the saga for this transaction without rewriting its row; its claim-time columns.
@@ -168,53 +200,28 @@ class _Transaction:
 
     def commit(self, saga_type, events, jobs=()):
         """Commit, then log the events and send the jobs."""
-        self._close_cursor()
+        cursor, self.cursor = self.cursor, None
+        cursor.close()  # SQLite commits only once no statement is in progress
         if self.in_session:
             db.session.commit()
         else:
             prepared.commit(self.connection)
             self.open = False
-            self._release(failed=False)  # a pooled connection goes back before the logging and sending
+            if not self.kept:  # back to the pool before the logging and sending
+                self._release(failed=False)
         log_rows(saga_type, events)
         dispatch.send(jobs)
 
     def rollback(self, result=None):
         """Roll back (the attempt's own writes too) and return `result`."""
-        self._close_cursor()
+        cursor, self.cursor = self.cursor, None
+        cursor.close()
         if self.in_session:
             db.session.rollback()
         else:
             prepared.rollback(self.connection)
             self.open = False
         return result
-
-    def _close_cursor(self):
-        cursor, self.cursor = self.cursor, None
-        if cursor is not None:
-            cursor.close()
-
-    def _release(self, failed):
-        """Close the cursor and give the connection back (the session keeps its own)."""
-        try:
-            self._close_cursor()
-        finally:
-            if not self.in_session:
-                self._release_connection(failed)
-
-    def _release_connection(self, failed):
-        if not self.kept:
-            pooled, self.pooled = self.pooled, None
-            if pooled is not None:
-                pooled.close()  # the pool rolls back whatever was left open
-        elif failed:
-            kept_connection.drop()  # it may be broken: never reused
-        elif self.open:  # left without a commit or a rollback
-            self.open = False
-            try:
-                prepared.rollback(self.connection)
-            except BaseException:
-                kept_connection.drop()
-                raise
 
 
 def claim(saga_id, index):
@@ -259,13 +266,11 @@ def _claimed(transaction, cursor, saga_id, index, now,
     """Record the claim made (the step's event, and the saga's start on its first step) and commit."""
     dialect = transaction.dialect
     # Only a step's first attempt leaves PENDING; every later one leaves RETRYING (states.py).
-    source = T.PENDING if attempts == 1 else T.RETRYING
-    check_step_move(source, T.RUNNING)
-    events = [EventRow(saga_id, "step.started", now, index, name, source.value, T.RUNNING.value, attempts)]
-    if status == S.PENDING:
+    source = STEP_PENDING if attempts == 1 else STEP_RETRYING
+    events = [EventRow(saga_id, "step.started", now, index, name, source, STEP_RUNNING, attempts)]
+    if status == SAGA_PENDING:
         _START.rowcount(cursor, (saga_id, now), dialect)
-        events.append(EventRow(saga_id, "saga.started", now, from_status=S.PENDING.value,
-                               to_status=S.RUNNING.value))
+        events.append(EventRow(saga_id, "saga.started", now, from_status=SAGA_PENDING, to_status=SAGA_RUNNING))
     _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(saga_type, events)
     return StepRun(saga_id, saga_type, index, name, attempts, payload, fallback_from is not None,
@@ -296,16 +301,16 @@ def _succeed(transaction, cursor, run, outcome, definition):
         return False  # cancelled, or moved on: the general path takes the lock and decides
     if _SUCCEED.rowcount(cursor, (run.saga_id, run.index, run.attempt, now, outcome.result), dialect) != 1:
         return transaction.rollback(True)  # superseded: the sweeper already settled this attempt
-    events = [EventRow(run.saga_id, "step.succeeded", now, run.index, run.step_name, T.RUNNING.value,
-                       T.SUCCEEDED.value, run.attempt, round(outcome.duration_ms, 3))]
+    events = [EventRow(run.saga_id, "step.succeeded", now, run.index, run.step_name, STEP_RUNNING,
+                       STEP_SUCCEEDED, run.attempt, round(outcome.duration_ms, 3))]
     if not last:
         jobs = [dispatch.step_job(run.saga_id, run.saga_type, run.index + 1, 1)]
     elif definition.on_complete:
         jobs = [dispatch.completion_job(run.saga_id, run.saga_type)]
     else:
         jobs = []
-        events.append(EventRow(run.saga_id, "saga.completed", now, from_status=S.RUNNING.value,
-                               to_status=S.COMPLETED.value))
+        events.append(EventRow(run.saga_id, "saga.completed", now, from_status=SAGA_RUNNING,
+                               to_status=SAGA_COMPLETED))
     _EVENTS.run_many(cursor, events, dialect)
     transaction.commit(run.saga_type, events, jobs)
     return True
