@@ -4,7 +4,6 @@ import logging
 import threading
 import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import NamedTuple
 
@@ -24,8 +23,7 @@ _KEY = "saga_jobs"
 _handoff = threading.local()
 
 
-@dataclass(frozen=True)
-class JobRequest:
+class JobRequest(NamedTuple):
     """A job to enqueue once the transaction that asked for it has committed.
 
     Its id names the saga, step, phase and attempt, so the sweeper can tell whether the job

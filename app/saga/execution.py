@@ -1,7 +1,7 @@
 """Run one attempt of an action or compensation and turn whatever happened into an Outcome."""
 import logging
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -17,8 +17,7 @@ TRANSIENT = (TransientError, OperationalError, ConnectionError, TimeoutError,
              RedisConnectionError, RedisTimeoutError)
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """The result of one attempt: success with a result, or an error and how to treat it."""
 
     ok: bool

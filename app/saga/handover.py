@@ -19,7 +19,7 @@ import mmap
 import os
 import pickle
 import struct
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from app.extensions import db
 from app.saga.execution import Outcome
@@ -27,7 +27,6 @@ from app.saga.hotpath import StepRun
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled outcome; written last, 0 while empty
 SIZE = 1 << 20  # outcomes larger than this are settled by the horse
-_FIELDS = tuple(field.name for field in fields(Outcome))
 
 
 @dataclass(frozen=True)
@@ -69,8 +68,7 @@ class Channel:
         if db.session.registry.has() and db.session().in_transaction():
             return False  # the attempt's reads or writes wait in this process's transaction
         try:
-            data = pickle.dumps(tuple(getattr(outcome, name) for name in _FIELDS),
-                                protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(tuple(outcome), protocol=pickle.HIGHEST_PROTOCOL)  # its fields, not its class
         except Exception:  # noqa: BLE001 - a result pickle cannot carry: the horse settles it
             return False
         if _HEADER.size + len(data) > len(self._memory):
