@@ -12,7 +12,6 @@ default or onupdate. Compiling a statement that would need one raises, naming th
 """
 import datetime
 import operator
-import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,20 +139,22 @@ def _bind_converter(column_type, dialect):
     return convert
 
 
-class _LastTime(threading.local):
-    value = text = None
-
-
-_last_time = _LastTime()  # a transaction binds one time in several statements: converted once
+_last_time = (None, None)  # a transaction binds one time in several statements: converted once. A
+# tuple, swapped whole: a thread reads a time and its text together (it holds the time, so no
+# other object can take its identity).
 
 
 def _naive_datetimes_as_iso(convert):
     """SQLite's DATETIME bind converter with a fast path for naive datetimes (all the hot path binds)."""
     def faster(value):
+        global _last_time
+        last, text = _last_time
+        if value is last:
+            return text
         if type(value) is datetime.datetime and value.tzinfo is None:
-            if value is not _last_time.value:
-                _last_time.value, _last_time.text = value, value.isoformat(" ", "microseconds")
-            return _last_time.text
+            text = value.isoformat(" ", "microseconds")
+            _last_time = (value, text)
+            return text
         return convert(value)
     return faster
 
