@@ -284,6 +284,10 @@ def test_prepared_statements_convert_values_as_sqlalchemy_does(app):
                             .values(retries=1, updated_at=bindparam("b_now")), ("b_saga", "b_time"))
         with pytest.raises(ValueError, match="binds \\['b_now', 'b_saga'\\], not \\['b_saga', 'b_time'\\]"):
             misnamed.compiled(db.engine.dialect)
+        twice = Prepared(update(Saga.__table__).where(Saga.__table__.c.id == bindparam("b_saga"))
+                         .values(retries=1, updated_at=bindparam("b_now")), ("b_saga", "b_now", "b_saga"))
+        with pytest.raises(ValueError, match="not \\['b_saga', 'b_now', 'b_saga'\\]"):
+            twice.compiled(db.engine.dialect)  # a value given twice would be ignored once
 
 
 def test_sqlite_times_are_bound_exactly_as_sqlalchemy_binds_them(app):

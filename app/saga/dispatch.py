@@ -179,18 +179,18 @@ def write(redis, queue, job, failure_ttl):
     worker. tests/test_dispatch.py checks that the hash is the one RQ writes, field for field,
     with whichever RQ the requirements install, and that an RQ worker runs the job.
     """
-    script, queue_key, queues_key, origin, failure_ttl = _queue_arguments(
-        queue.key, queue.redis_queues_keys, queue.name, failure_ttl)
+    queue_key, queues_key, origin, kept_failed = _queue_arguments(queue.key, queue.redis_queues_keys, queue.name,
+                                                                   failure_ttl)
     job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
-    redis.eval(script, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
+    redis.eval(_WRITE_SCRIPT, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
                utcformat(now()).encode(), _compressed(queue.serializer.dumps((job.function, None, job.args, {}))),
-               origin, description.encode(), b"%d" % parse_timeout(job.timeout), failure_ttl, job_id.encode())
+               origin, description.encode(), b"%d" % parse_timeout(job.timeout), kept_failed, job_id.encode())
 
 
 @functools.lru_cache(maxsize=64)
 def _queue_arguments(queue_key, queues_key, origin, failure_ttl):
-    """The arguments `_WRITE` takes that a queue fixes (and the script), as bytes."""
-    return _WRITE.encode(), queue_key.encode(), queues_key.encode(), origin.encode(), b"%d" % failure_ttl
+    """The arguments of `_WRITE` that a queue fixes, as bytes (UTF-8, redis-py's default encoding)."""
+    return queue_key.encode(), queues_key.encode(), origin.encode(), b"%d" % failure_ttl
 
 
 def _compressed(data):
@@ -216,6 +216,7 @@ redis.call('HSET', KEYS[1], 'created_at', ARGV[1], 'data', ARGV[2],
     'timeout', ARGV[5], 'result_ttl', '0', 'failure_ttl', ARGV[6], 'status', '{JobStatus.QUEUED.value}')
 redis.call('RPUSH', KEYS[2], ARGV[7])
 """
+_WRITE_SCRIPT = _WRITE.encode()
 
 
 def _options(job):

@@ -84,19 +84,19 @@ _CLAIM_IF_DUE = Prepared(
 _EVENTS = Prepared(insert(EVENTS).inline(), EventRow._fields, column_keys=EventRow._fields)  # inline: no ids back
 
 
-def _advance(**values):
+def _advance(more_parameters=(), **values):
     """The success settle's opening write: lock the saga only while it is running as expected.
 
-    Its parameters: the saga, the step's index, the time and (to the next step only) the next index.
+    Its parameters: the saga, the step's index and the time, then any `values` bind besides.
     """
     return Prepared(update(SAGAS)
                     .where(SAGAS.c.id == bindparam("b_saga"), SAGAS.c.status == S.RUNNING.value,
                            SAGAS.c.current_step == bindparam("b_index"), SAGAS.c.cancel_requested.is_(False))
                     .values(version=SAGAS.c.version + 1, updated_at=bindparam("b_now"), **values),
-                    ("b_saga", "b_index", "b_now", *(("b_next",) if "current_step" in values else ())))
+                    ("b_saga", "b_index", "b_now", *more_parameters))
 
 
-_TO_NEXT = _advance(current_step=bindparam("b_next"))
+_TO_NEXT = _advance(("b_next",), current_step=bindparam("b_next"))
 _TO_COMPLETION = _advance()  # the last step of a saga with an on_complete hook: its job completes it
 _TO_COMPLETED = _advance(status=S.COMPLETED.value, finished_at=bindparam("b_now"))
 _SUCCEED = Prepared(update(STEPS)
@@ -154,7 +154,7 @@ class _Transaction:
             self.connection, self.open = self.pooled.dbapi_connection, True
         try:
             self.cursor = self.connection.cursor()
-        except BaseException:  # no `with` has entered yet, so no __exit__ will undo this
+        except BaseException:  # no `with` has entered yet: undo it here, as __exit__ would
             self.__exit__(BaseException)
             raise
 
@@ -199,7 +199,7 @@ class _Transaction:
         return _LOCK.first(self.cursor, (saga_id,), self.dialect)
 
     def commit(self, saga_type, events, jobs=()):
-        """Commit, then log the events and send the jobs."""
+        """Commit, then log the events and send the jobs (once: this or `rollback` ends the transaction)."""
         cursor, self.cursor = self.cursor, None
         cursor.close()  # SQLite commits only once no statement is in progress
         if self.in_session:
@@ -213,7 +213,7 @@ class _Transaction:
         dispatch.send(jobs)
 
     def rollback(self, result=None):
-        """Roll back (the attempt's own writes too) and return `result`."""
+        """Roll back (the attempt's own writes too) and return `result` (once, as `commit`)."""
         cursor, self.cursor = self.cursor, None
         cursor.close()
         if self.in_session:
@@ -251,7 +251,7 @@ def _claim(transaction, cursor, saga_id, index, now):
     if saga is None:
         return transaction.rollback()
     saga_type, status, current_step, cancel_requested, deadline_at, payload = saga
-    if status not in (S.PENDING, S.RUNNING) or current_step != index:
+    if status not in (SAGA_PENDING, SAGA_RUNNING) or current_step != index:
         return transaction.rollback()  # finished, compensating, or a stray job for another step
     if cancel_requested or now > deadline_at:
         return transaction.rollback(FORWARD)
@@ -267,7 +267,8 @@ def _claimed(transaction, cursor, saga_id, index, now,
     dialect = transaction.dialect
     # Only a step's first attempt leaves PENDING; every later one leaves RETRYING (states.py).
     source = STEP_PENDING if attempts == 1 else STEP_RETRYING
-    events = [EventRow(saga_id, "step.started", now, index, name, source, STEP_RUNNING, attempts)]
+    events = [EventRow(saga_id, "step.started", now, index, name, from_status=source, to_status=STEP_RUNNING,
+                       attempt=attempts)]
     if status == SAGA_PENDING:
         _START.rowcount(cursor, (saga_id, now), dialect)
         events.append(EventRow(saga_id, "saga.started", now, from_status=SAGA_PENDING, to_status=SAGA_RUNNING))
@@ -301,8 +302,8 @@ def _succeed(transaction, cursor, run, outcome, definition):
         return False  # cancelled, or moved on: the general path takes the lock and decides
     if _SUCCEED.rowcount(cursor, (run.saga_id, run.index, run.attempt, now, outcome.result), dialect) != 1:
         return transaction.rollback(True)  # superseded: the sweeper already settled this attempt
-    events = [EventRow(run.saga_id, "step.succeeded", now, run.index, run.step_name, STEP_RUNNING,
-                       STEP_SUCCEEDED, run.attempt, round(outcome.duration_ms, 3))]
+    events = [EventRow(run.saga_id, "step.succeeded", now, run.index, run.step_name, from_status=STEP_RUNNING,
+                       to_status=STEP_SUCCEEDED, attempt=run.attempt, duration_ms=round(outcome.duration_ms, 3))]
     if not last:
         jobs = [dispatch.step_job(run.saga_id, run.saga_type, run.index + 1, 1)]
     elif definition.on_complete:

@@ -67,9 +67,10 @@ class Prepared:
                 fixed[name] = convert(bind.effective_value) if convert else bind.effective_value
             elif types.setdefault(name, bind.type)._type_affinity is not bind.type._type_affinity:
                 raise ValueError(f"{name} is bound as both {types[name]} and {bind.type}")
-        if set(types) != set(self.parameters):
-            raise ValueError(f"the statement binds {sorted(types)}, not {sorted(self.parameters)}")
-        order = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.bind_names.values())
+        if set(types) != set(self.parameters) or len(set(self.parameters)) != len(self.parameters):
+            raise ValueError(f"the statement binds {sorted(types)}, not {list(self.parameters)}")
+        # A positional driver takes a value per placeholder; one that takes a dict, one per name.
+        order = tuple(compiled.positiontup if compiled.positional else dict.fromkeys(compiled.bind_names.values()))
         source = {name: position for position, name in enumerate((*self.parameters, *fixed))}
         converters = ((position, _bind_converter(types[name], dialect))
                       for position, name in enumerate(self.parameters))
@@ -140,8 +141,8 @@ def _bind_converter(column_type, dialect):
 
 
 _last_time = (None, None)  # a transaction binds one time in several statements: converted once. A
-# tuple, swapped whole: a thread reads a time and its text together (it holds the time, so no
-# other object can take its identity).
+# tuple, swapped whole, so a thread reads a time and its text together; and as the tuple keeps
+# the time alive, no other object can share its id.
 
 
 def _naive_datetimes_as_iso(convert):
