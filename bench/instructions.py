@@ -11,7 +11,9 @@ saga step jobs, and their ratio.
 The children run with a fixed hash seed. With a random one, Python lays out its dicts and sets
 differently in every process, and two runs gave 9.46 and 9.69 million instructions per raw job,
 2.4% apart. With the seed fixed, three runs gave 9.55 to 9.60 million, within 0.6% (two of them
-within 0.01%). Differences smaller than that between two runs are not worth reading.
+within 0.01%); seven later ones gave 9.55 to 9.72 million, 1.8% apart (what a worker does
+while it waits on Redis depends on time, not only on the jobs). So compare two builds by their
+saga jobs counted in one run, not by a difference smaller than that across runs.
 
 What it counts is the worker process's user-space instructions: not the kernel's work for its
 system calls (SQLite's writes among them), nor the Redis server's, nor time spent waiting.
