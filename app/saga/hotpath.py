@@ -109,14 +109,14 @@ STATEMENTS = (_LOCK, _START, _CLAIM, _CLAIM_IF_DUE, _EVENTS, _TO_NEXT, _TO_COMPL
               _SUCCEED)
 # The moves this module makes, checked against the table once, here, not for every step; and the
 # statuses as the plain strings their columns and events hold (an enum's `.value` runs Python).
-for _move in ((T.PENDING, T.RUNNING), (T.RETRYING, T.RUNNING), (T.RUNNING, T.SUCCEEDED)):
-    check_step_move(*_move)
-for _move in ((S.PENDING, S.RUNNING), (S.RUNNING, S.COMPLETED)):
-    check_saga_move(*_move)
+check_step_move(T.PENDING, T.RUNNING)
+check_step_move(T.RETRYING, T.RUNNING)
+check_step_move(T.RUNNING, T.SUCCEEDED)
+check_saga_move(S.PENDING, S.RUNNING)
+check_saga_move(S.RUNNING, S.COMPLETED)
 STEP_PENDING, STEP_RETRYING, STEP_RUNNING, STEP_SUCCEEDED = (
     T.PENDING.value, T.RETRYING.value, T.RUNNING.value, T.SUCCEEDED.value)
 SAGA_PENDING, SAGA_RUNNING, SAGA_COMPLETED = S.PENDING.value, S.RUNNING.value, S.COMPLETED.value
-del _move
 
 
 def warm_up(dialect):

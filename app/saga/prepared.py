@@ -94,7 +94,7 @@ class Prepared:
                 if value is not None:
                     values[position] = convert(value)
             values = tuple(values)
-        parameters = compiled.pick(values + compiled.fixed if compiled.fixed else values)
+        parameters = compiled.pick(values + compiled.fixed)  # a tuple plus () is the tuple itself, not a copy
         return parameters if compiled.names is None else dict(zip(compiled.names, parameters))
 
     def first(self, cursor, values, dialect):
