@@ -27,7 +27,8 @@ def get_app():
 
 def process_step(saga_id, step_index):
     """Run one attempt of a saga step."""
-    from app.saga import handover, orchestrator
+    import app.saga.handover as handover  # `from app.saga import ...` runs importlib's Python per call
+    import app.saga.orchestrator as orchestrator
     handed = handover.claim_for(saga_id, step_index)
     if handed:
         # A forking saga worker's horse, already in the worker's app context: it inherited it, and

@@ -1,6 +1,7 @@
 """Commit, then enqueue: jobs asked for inside a transaction go to RQ only after it commits."""
 import functools
 import logging
+import struct
 import threading
 import zlib
 from contextlib import contextmanager
@@ -172,51 +173,61 @@ def write(redis, queue, job, failure_ttl):
     RQ's `Queue.enqueue_job` builds a Job object to write the same, in four commands (it writes
     the status twice). Every step job but a saga's last enqueues a successor, and RQ's way cost
     about a quarter of what a step job adds to the RQ job carrying it, so the job is written
-    here directly, by one script (`_WRITE`): redis-py packs every argument in Python, and most
-    of the successor's cost was packing the hash's 17 fields. Its arguments go as bytes, the
-    queue's ready made (`_queue_arguments`): redis-py takes bytes as they are, but runs a chain
-    of type checks to encode anything else, which was a third of what the successor cost the
-    worker. tests/test_dispatch.py checks that the hash is the one RQ writes, field for field,
-    with whichever RQ the requirements install, and that an RQ worker runs the job.
+    here directly, by one script (`_script`): redis-py packs every argument in Python, and most
+    of the successor's cost was packing the hash's 17 fields. What the queue fixes is written
+    into the script itself, and the rest goes as bytes: redis-py takes bytes as they are, but
+    runs a chain of type checks to encode anything else. tests/test_dispatch.py checks that the
+    hash is the one RQ writes, field for field, with whichever RQ the requirements install, and
+    that an RQ worker runs the job.
     """
-    queue_key, queues_key, origin, kept_failed = _queue_arguments(queue.key, queue.redis_queues_keys, queue.name,
-                                                                   failure_ttl)
     job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
-    redis.eval(_WRITE_SCRIPT, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
-               utcformat(now()).encode(), _compressed(queue.serializer.dumps((job.function, None, job.args, {}))),
-               origin, description.encode(), b"%d" % parse_timeout(job.timeout), kept_failed, job_id.encode())
+    redis.eval(_script(queue.key, queue.redis_queues_keys, queue.name, failure_ttl), b"1",
+               queue.job_class.key_for(job_id).encode(), utcformat(now()).encode(),
+               _stored(queue.serializer.dumps((job.function, None, job.args, {}))), description.encode(),
+               b"%d" % parse_timeout(job.timeout), job_id.encode())
+
+
+def _stored(data):
+    """A job's data as a zlib stream, as RQ keeps it, in one stored (uncompressed) block.
+
+    A step job's data is a few dozen bytes, which deflate hardly shortens, and setting up
+    `zlib.compress` for them cost more than writing the whole hash (about 24,000 instructions
+    a job, with its smallest window): the stream is built here instead, a few bytes longer.
+    RQ's `zlib.decompress` reads it as any other.
+    """
+    if len(data) > 0xFFFF:  # more than a stored block holds: an engine job never has such arguments
+        return zlib.compress(data)
+    return b"".join((_STORED_HEADER, _BLOCK.pack(len(data), len(data) ^ 0xFFFF), data,
+                     _ADLER.pack(zlib.adler32(data))))
+
+
+_STORED_HEADER = b"\x78\x01\x01"  # zlib's header (deflate, no preset dictionary), then a final stored block
+_BLOCK, _ADLER = struct.Struct("<HH"), struct.Struct(">I")  # the block's length and its complement; the checksum
 
 
 @functools.lru_cache(maxsize=64)
-def _queue_arguments(queue_key, queues_key, origin, failure_ttl):
-    """The arguments of `_WRITE` that a queue fixes, as bytes (UTF-8, redis-py's default encoding)."""
-    return queue_key.encode(), queues_key.encode(), origin.encode(), b"%d" % failure_ttl
+def _script(queue_key, queues_key, origin, failure_ttl):
+    """`_WRITE` for one queue: its keys, name and failure TTL written in as Lua strings."""
+    return _WRITE.format(queue_key=_lua(queue_key), queues_key=_lua(queues_key), origin=_lua(origin),
+                         failure_ttl=_lua(str(failure_ttl))).encode()
 
 
-def _compressed(data):
-    """A job's data as RQ stores it, zlib-compressed, but with zlib's smallest window and tables.
-
-    A step job's data is a few dozen bytes, and `zlib.compress`'s defaults set up about 256 KB
-    of window and hash tables for them, clearing them first: about 25 µs a job here, against
-    under 3 µs with the smallest. The output is a zlib stream all the same (the same length, for
-    such data), which RQ's `zlib.decompress` reads whatever the window it was made with.
-    """
-    packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, 9, 1)
-    return packer.compress(data) + packer.flush()
+def _lua(text):
+    """A Lua string literal of any text: every byte as a decimal escape, so nothing needs quoting."""
+    return "'" + "".join(f"\\{byte}" for byte in text.encode()) + "'"
 
 
 # The fields RQ's `Job.to_dict` gives such a job (the unset ones as the empty strings RQ writes),
 # after registering the queue as RQ's enqueue does; then the push.
 _WRITE = f"""
-redis.call('SADD', KEYS[3], KEYS[2])
+redis.call('SADD', {{queues_key}}, {{queue_key}})
 redis.call('HSET', KEYS[1], 'created_at', ARGV[1], 'data', ARGV[2],
     'success_callback_name', '', 'failure_callback_name', '', 'stopped_callback_name', '',
     'started_at', '', 'ended_at', '', 'last_heartbeat', '', 'worker_name', '', 'group_id', '',
-    'origin', ARGV[3], 'description', ARGV[4], 'enqueued_at', ARGV[1],
-    'timeout', ARGV[5], 'result_ttl', '0', 'failure_ttl', ARGV[6], 'status', '{JobStatus.QUEUED.value}')
-redis.call('RPUSH', KEYS[2], ARGV[7])
+    'origin', {{origin}}, 'description', ARGV[3], 'enqueued_at', ARGV[1],
+    'timeout', ARGV[4], 'result_ttl', '0', 'failure_ttl', {{failure_ttl}}, 'status', '{JobStatus.QUEUED.value}')
+redis.call('RPUSH', {{queue_key}}, ARGV[5])
 """
-_WRITE_SCRIPT = _WRITE.encode()
 
 
 def _options(job):

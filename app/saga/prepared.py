@@ -11,7 +11,6 @@ Running past SQLAlchemy also skips what it computes per execution: a column's Py
 default or onupdate. Compiling a statement that would need one raises, naming the column.
 """
 import datetime
-import operator
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,11 +21,7 @@ from sqlalchemy import DateTime
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple | None  # parameter names for a driver that takes a dict, or None: it takes a list
-    arity: int  # how many values a call gives
-    converters: tuple  # (position among the values given, the column type's bind converter)
-    fixed: tuple  # the values the statement itself carries (its literals), already converted
-    pick: Callable  # the driver's parameters, in placeholder order, from the values given + fixed
+    parameters: Callable  # the driver's parameters from the values a call gives (see `_parameter_maker`)
     results: tuple  # (position, the column type's result converter) for the returned columns that have one
 
 
@@ -70,37 +65,19 @@ class Prepared:
         if set(types) != set(self.parameters) or len(set(self.parameters)) != len(self.parameters):
             raise ValueError(f"the statement binds {sorted(types)}, not {list(self.parameters)}")
         # A positional driver takes a value per placeholder; one that takes a dict, one per name.
-        order = tuple(compiled.positiontup if compiled.positional else dict.fromkeys(compiled.bind_names.values()))
-        source = {name: position for position, name in enumerate((*self.parameters, *fixed))}
-        converters = ((position, _bind_converter(types[name], dialect))
-                      for position, name in enumerate(self.parameters))
+        order = compiled.positiontup if compiled.positional else tuple(dict.fromkeys(compiled.bind_names.values()))
+        converters = {name: _bind_converter(types[name], dialect) for name in self.parameters}
         returned = getattr(self.statement, "exported_columns", ())  # a SELECT's columns, an UPDATE's RETURNING ones
         results = ((position, column.type.dialect_impl(dialect).result_processor(dialect, None))
                    for position, column in enumerate(returned))
-        return _Compiled(compiled.string, None if compiled.positional else order, len(self.parameters),
-                         tuple((position, convert) for position, convert in converters if convert is not None),
-                         tuple(fixed.values()), _picker(tuple(source[name] for name in order)),
+        return _Compiled(compiled.string,
+                         _parameter_maker(self.parameters, converters, fixed, order, compiled.positional),
                          tuple((position, convert) for position, convert in results if convert is not None))
-
-    @staticmethod
-    def _parameters(compiled, values):
-        """The driver's parameters from the values a call gives, in the order the statement declares."""
-        if len(values) != compiled.arity:
-            raise TypeError(f"{compiled.arity} values expected, {len(values)} given: {values!r}")
-        if compiled.converters:
-            values = list(values)
-            for position, convert in compiled.converters:
-                value = values[position]
-                if value is not None:
-                    values[position] = convert(value)
-            values = tuple(values)
-        parameters = compiled.pick(values + compiled.fixed)  # a tuple plus () is the tuple itself, not a copy
-        return parameters if compiled.names is None else dict(zip(compiled.names, parameters))
 
     def first(self, cursor, values, dialect):
         """Execute and return the first returned row as a tuple (converted), or None."""
         compiled = self.compiled(dialect)
-        execute(cursor, compiled.sql, self._parameters(compiled, values))
+        execute(cursor, compiled.sql, compiled.parameters(values))
         row = cursor.fetchone()
         if row is None or not compiled.results:
             return row
@@ -112,21 +89,43 @@ class Prepared:
     def rowcount(self, cursor, values, dialect):
         """Execute and return how many rows it changed."""
         compiled = self.compiled(dialect)
-        execute(cursor, compiled.sql, self._parameters(compiled, values))
+        execute(cursor, compiled.sql, compiled.parameters(values))
         return cursor.rowcount
 
     def run_many(self, cursor, rows, dialect):
         """Execute once per row (the driver's executemany)."""
         compiled = self.compiled(dialect)
-        execute_many(cursor, compiled.sql, [self._parameters(compiled, row) for row in rows])
+        execute_many(cursor, compiled.sql, list(map(compiled.parameters, rows)))
 
 
-def _picker(positions):
-    """A function giving the values at `positions` of a tuple, as a tuple (an itemgetter: in C)."""
-    if len(positions) == 1:
-        (position,) = positions
-        return lambda values: (values[position],)
-    return operator.itemgetter(*positions) if positions else lambda values: ()
+def _parameter_maker(parameters, converters, fixed, order, positional):
+    """A function giving the driver's parameters from the values a call gives, written for one statement.
+
+    It checks how many values came, converts each that has a bind converter (None stays None),
+    and returns them with the statement's literals in the order its placeholders take them: a
+    tuple for a positional driver, else a dict by name. Written out as source and compiled once,
+    as `collections.namedtuple` writes its methods, it runs a few bytecodes a call instead of a
+    loop over the values and a lookup per placeholder.
+    """
+    local = {name: f"v{position}" for position, name in enumerate(parameters)}
+    namespace, lines = {}, [f"def make(values):",
+                            f"    if len(values) != {len(parameters)}:",
+                            f"        raise TypeError('%d values expected, %d given: %r' % "
+                            f"({len(parameters)}, len(values), values))"]
+    if parameters:
+        lines.append(f"    {', '.join(local.values())}, = values")
+    for name, convert in converters.items():
+        if convert is not None:
+            namespace[f"c_{local[name]}"] = convert
+            lines.append(f"    if {local[name]} is not None: {local[name]} = c_{local[name]}({local[name]})")
+    for number, (name, value) in enumerate(fixed.items()):
+        namespace[f"k{number}"], local[name] = value, f"k{number}"
+    if positional:
+        lines.append(f"    return ({''.join(local[name] + ', ' for name in order)})")
+    else:
+        lines.append(f"    return {{{', '.join(f'{name!r}: {local[name]}' for name in order)}}}")
+    exec("\n".join(lines), namespace)  # noqa: S102 - source written above from names and positions only
+    return namespace["make"]
 
 
 def _bind_converter(column_type, dialect):
