@@ -91,6 +91,7 @@ def test_the_data_is_a_zlib_stream_of_any_size_and_the_script_quotes_any_queue_n
     with app.app_context():
         queue = Queue("it's \\ odd]] é", connection=redis_connection())
         dispatch.write_now(queue, dispatch.JobRequest("jobs.process_step", (7, 3), 45, "odd-one"), 60)
+        assert "odd" not in dispatch._script(queue.name, 60).decode()  # every byte escaped
         assert queue.job_ids == ["odd-one"]
         assert queue.key.encode() in queue.connection.smembers(Queue.redis_queues_keys)
         job = Job.fetch("odd-one", connection=queue.connection)

@@ -174,17 +174,18 @@ def write(redis, queue, job, failure_ttl):
     the status twice). Every step job but a saga's last enqueues a successor, and RQ's way cost
     about a quarter of what a step job adds to the RQ job carrying it, so the job is written
     here directly, by one script (`_script`): redis-py packs every argument in Python, and most
-    of the successor's cost was packing the hash's 17 fields. What the queue fixes is written
-    into the script itself, and the rest goes as bytes: redis-py takes bytes as they are, but
-    runs a chain of type checks to encode anything else. tests/test_dispatch.py checks that the
+    of the successor's cost was packing the hash's 17 fields. The queue's name and failure TTL
+    are written into the script itself (its keys are passed, as Redis asks of a script's keys),
+    and the rest goes as bytes: redis-py takes bytes as they are, but runs a chain of type
+    checks to encode anything else. tests/test_dispatch.py checks that the
     hash is the one RQ writes, field for field, with whichever RQ the requirements install, and
     that an RQ worker runs the job.
     """
+    script, queue_key, queues_key = _script(queue.name, failure_ttl), *_queue_keys(queue.key, queue.redis_queues_keys)
     job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
-    redis.eval(_script(queue.key, queue.redis_queues_keys, queue.name, failure_ttl), b"1",
-               queue.job_class.key_for(job_id).encode(), utcformat(now()).encode(),
-               _stored(queue.serializer.dumps((job.function, None, job.args, {}))), description.encode(),
-               b"%d" % parse_timeout(job.timeout), job_id.encode())
+    redis.eval(script, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
+               utcformat(now()).encode(), _stored(queue.serializer.dumps((job.function, None, job.args, {}))),
+               description.encode(), b"%d" % parse_timeout(job.timeout), job_id.encode())
 
 
 def _stored(data):
@@ -205,11 +206,16 @@ _STORED_HEADER = b"\x78\x01\x01"  # zlib's header (deflate, no preset dictionary
 _BLOCK, _ADLER = struct.Struct("<HH"), struct.Struct(">I")  # the block's length and its complement; the checksum
 
 
+@functools.lru_cache(maxsize=64, typed=True)
+def _script(origin, failure_ttl):
+    """`_WRITE` for one queue: its name and its jobs' failure TTL written in as Lua strings."""
+    return _WRITE.format(origin=_lua(origin), failure_ttl=_lua("%d" % failure_ttl)).encode()
+
+
 @functools.lru_cache(maxsize=64)
-def _script(queue_key, queues_key, origin, failure_ttl):
-    """`_WRITE` for one queue: its keys, name and failure TTL written in as Lua strings."""
-    return _WRITE.format(queue_key=_lua(queue_key), queues_key=_lua(queues_key), origin=_lua(origin),
-                         failure_ttl=_lua(str(failure_ttl))).encode()
+def _queue_keys(queue_key, queues_key):
+    """The queue's key and the set of queues' key, as bytes (UTF-8, redis-py's default encoding)."""
+    return queue_key.encode(), queues_key.encode()
 
 
 def _lua(text):
@@ -220,13 +226,13 @@ def _lua(text):
 # The fields RQ's `Job.to_dict` gives such a job (the unset ones as the empty strings RQ writes),
 # after registering the queue as RQ's enqueue does; then the push.
 _WRITE = f"""
-redis.call('SADD', {{queues_key}}, {{queue_key}})
+redis.call('SADD', KEYS[3], KEYS[2])
 redis.call('HSET', KEYS[1], 'created_at', ARGV[1], 'data', ARGV[2],
     'success_callback_name', '', 'failure_callback_name', '', 'stopped_callback_name', '',
     'started_at', '', 'ended_at', '', 'last_heartbeat', '', 'worker_name', '', 'group_id', '',
     'origin', {{origin}}, 'description', ARGV[3], 'enqueued_at', ARGV[1],
     'timeout', ARGV[4], 'result_ttl', '0', 'failure_ttl', {{failure_ttl}}, 'status', '{JobStatus.QUEUED.value}')
-redis.call('RPUSH', {{queue_key}}, ARGV[5])
+redis.call('RPUSH', KEYS[2], ARGV[5])
 """
 
 

@@ -124,7 +124,8 @@ def _parameter_maker(parameters, converters, fixed, order, positional):
         lines.append(f"    return ({''.join(local[name] + ', ' for name in order)})")
     else:
         lines.append(f"    return {{{', '.join(f'{name!r}: {local[name]}' for name in order)}}}")
-    exec("\n".join(lines), namespace)  # noqa: S102 - source written above from names and positions only
+    source = compile("\n".join(lines), f"{__file__}:<parameters>", "exec")  # where profiles and tracebacks show it
+    exec(source, namespace)  # noqa: S102 - source written above from names and positions only
     return namespace["make"]
 
 
