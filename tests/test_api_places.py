@@ -62,6 +62,10 @@ def test_taken_names_codes_and_start_times_are_conflicts(client):
     ("/api/resources", {"name": ""}, ["name"]),
     ("/api/resources/1/slots", {"starts_at": "soon", "places": 0, "price_cents": -1},
      ["places", "price_cents", "starts_at"]),
+    ("/api/resources/1/slots", {"starts_at": "0001-01-01T00:00:00+00:01", "places": 1, "price_cents": 1},
+     ["starts_at"]),  # before year 1 once in UTC (the API fuzzer found it)
+    ("/api/resources/1/slots", {"starts_at": "9999-12-31T23:59:59-00:01", "places": 1, "price_cents": 1},
+     ["starts_at"]),
     ("/api/courses", {"code": "X", "title": "Y", "seats": 0, "price_cents": 1}, ["seats"]),
 ])
 def test_invalid_requests_get_422_naming_the_fields(client, venue, school, url, body, fields):

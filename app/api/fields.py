@@ -19,6 +19,25 @@ class UtcDateTime(ma.fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class UtcNaiveDateTime(ma.fields.NaiveDateTime):
+    """An input time in ISO 8601, loaded as naive UTC: without an offset it is UTC already.
+
+    A time that leaves the calendar once converted (year 1 with a positive offset, 9999 with a
+    negative one) is invalid input, not a server error.
+    """
+
+    default_error_messages = {"range": "Not a valid datetime: out of range once converted to UTC."}
+
+    def __init__(self, **kwargs):
+        super().__init__(timezone=timezone.utc, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except OverflowError as error:
+            raise self.make_error("range") from error
+
+
 class StrictBoolean(ma.fields.Boolean):
     """Only JSON true and false: no 0/1 or "yes"/"no" guessing."""
 

@@ -1,12 +1,11 @@
 """Schemas of the requests that start, change or cancel orders, bookings and enrollments, and of
 the resources, slots and courses they use."""
-import datetime as dt
 
 import marshmallow as ma
 from marshmallow import validate
 
 from app import sagas  # noqa: F401  (registers the saga types the schemas name)
-from app.api.fields import ExistingId, UtcDateTime, faults_field
+from app.api.fields import ExistingId, UtcDateTime, UtcNaiveDateTime, faults_field
 from app.api.schemas import MAX_QUANTITY, FaultIn, Strict
 from app.models import Course, Slot, User
 from app.saga.definition import get_definition
@@ -48,8 +47,7 @@ class PoolOut(ma.Schema):
 
 
 class SlotIn(Strict):
-    starts_at = ma.fields.NaiveDateTime(required=True, timezone=dt.timezone.utc,
-                                        metadata={"description": "ISO 8601; naive means UTC"})
+    starts_at = UtcNaiveDateTime(required=True, metadata={"description": "ISO 8601; naive means UTC"})
     places = Int(required=True, strict=True, validate=validate.Range(1, 10_000))
     price_cents = Int(required=True, strict=True, validate=validate.Range(0, 100_000_000))
 
