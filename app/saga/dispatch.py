@@ -177,11 +177,12 @@ def write(redis, queue, job, failure_ttl):
     of the successor's cost was packing the hash's 17 fields. The queue's name and failure TTL
     are written into the script itself (its keys are passed, as Redis asks of a script's keys),
     and the rest goes as bytes: redis-py takes bytes as they are, but runs a chain of type
-    checks to encode anything else. tests/test_dispatch.py checks that the
-    hash is the one RQ writes, field for field, with whichever RQ the requirements install, and
-    that an RQ worker runs the job.
+    checks to encode anything else. tests/test_dispatch.py checks that the hash is the one RQ
+    writes, field for field, with whichever RQ the requirements install, and that an RQ worker
+    runs the job.
     """
-    script, queue_key, queues_key = _script(queue.name, failure_ttl), *_queue_keys(queue.key, queue.redis_queues_keys)
+    queue_key, queues_key = _queue_keys(queue.key, queue.redis_queues_keys)
+    script = _script(queue.name, failure_ttl)
     job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
     redis.eval(script, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
                utcformat(now()).encode(), _stored(queue.serializer.dumps((job.function, None, job.args, {}))),

@@ -108,7 +108,7 @@ def _parameter_maker(parameters, converters, fixed, order, positional):
     loop over the values and a lookup per placeholder.
     """
     local = {name: f"v{position}" for position, name in enumerate(parameters)}
-    namespace, lines = {}, [f"def make(values):",
+    namespace, lines = {}, ["def make(values):",
                             f"    if len(values) != {len(parameters)}:",
                             f"        raise TypeError('%d values expected, %d given: %r' % "
                             f"({len(parameters)}, len(values), values))"]
