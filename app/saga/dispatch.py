@@ -181,12 +181,11 @@ def write(redis, queue, job, failure_ttl):
     writes, field for field, with whichever RQ the requirements install, and that an RQ worker
     runs the job.
     """
-    queue_key, queues_key = _queue_keys(queue.key, queue.redis_queues_keys)
-    script = _script(queue.name, failure_ttl)
     job_id, description = job.job_id, job.description or get_call_string(job.function, job.args, {}, max_length=75)
-    redis.eval(script, b"3", queue.job_class.key_for(job_id).encode(), queue_key, queues_key,
-               utcformat(now()).encode(), _stored(queue.serializer.dumps((job.function, None, job.args, {}))),
-               description.encode(), b"%d" % parse_timeout(job.timeout), job_id.encode())
+    redis.eval(_script(queue.name, failure_ttl), b"3", queue.job_class.key_for(job_id).encode(),
+               queue.key.encode(), queue.redis_queues_keys.encode(), utcformat(now()).encode(),
+               _stored(queue.serializer.dumps((job.function, None, job.args, {}))), description.encode(),
+               b"%d" % parse_timeout(job.timeout), job_id.encode())
 
 
 def _stored(data):
@@ -211,12 +210,6 @@ _BLOCK, _ADLER = struct.Struct("<HH"), struct.Struct(">I")  # the block's length
 def _script(origin, failure_ttl):
     """`_WRITE` for one queue: its name and its jobs' failure TTL written in as Lua strings."""
     return _WRITE.format(origin=_lua(origin), failure_ttl=_lua("%d" % failure_ttl)).encode()
-
-
-@functools.lru_cache(maxsize=64)
-def _queue_keys(queue_key, queues_key):
-    """The queue's key and the set of queues' key, as bytes (UTF-8, redis-py's default encoding)."""
-    return queue_key.encode(), queues_key.encode()
 
 
 def _lua(text):
