@@ -8,11 +8,12 @@ import logging
 import os
 
 from rq import SimpleWorker, Worker
+from rq.utils import get_connection_from_queues
 from sqlalchemy.orm import configure_mappers
 
 import jobs
 from app.extensions import db
-from app.saga import bookkeeper, dispatch, handover, hotpath, kept_connection
+from app.saga import bookkeeper, dispatch, handover, hotpath, kept_connection, orchestrator, overlap
 from app.saga.execution import Outcome
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class SendsNextWithItsEnd:
                 return super().perform_job(job, queue, execution)
             finally:
                 self._handed_off = ()  # RQ may clean up other jobs later: these are not theirs
+                self.settle_now()  # if RQ's success transaction did not
                 if handed_off and not self._sent_with_end:
                     self._send(handed_off)  # no closing transaction of the job went through
 
@@ -49,9 +51,13 @@ class SendsNextWithItsEnd:
         commit stands), `perform_job` sends them on their own.
         """
         super().cleanup_execution(job, pipeline=pipeline, execution=execution)
+        self.settle_now()
         if pipeline.explicit_transaction:
             for successor in self._handed_off:
                 dispatch.write(pipeline, *successor)
+
+    def settle_now(self):
+        """Settle a step's success the job handed back, if it is still to settle (see SagaSimpleWorker)."""
 
     def handle_job_success(self, *args, **kwargs):
         """RQ's success transaction, which carries the successors: sent once it has run."""
@@ -125,7 +131,7 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         RQ calls this once the worker is marked busy, so a stop signal from here on waits for
         the job instead of interrupting the claim.
         """
-        if job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs:
+        if _is_step_job(job):
             self._claim_for_horse(*job.args)
         if getattr(self._engine.pool, "checkedin", int)():  # something in this process connected after all
             self._engine.dispose()  # closed here: no connection, nor SQLite's state of one, crosses the fork
@@ -166,10 +172,51 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
-    """The non-forking worker, with the app built once at start and one connection kept."""
+    """The non-forking worker: the app built once, one connection kept, and a step job's claim
+    and settle done while RQ waits on Redis.
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        app = warm_up()
-        with app.app_context():
+    A step job's claim and its success are this process's work on SQLite, and RQ's requests
+    around the job leave it idle while Redis answers them. So the worker's Redis connection runs
+    them then (app/saga/overlap.py, app/saga/handover.py's `InProcess`): the claim during the
+    request that records the job's start, the success during the one that records its end. It
+    works in its app context throughout, so a step job enters none of its own, and clears the
+    session after each job.
+    """
+
+    def __init__(self, queues, *args, connection=None, **kwargs):
+        connection = overlap.overlapping(connection or get_connection_from_queues(queues))
+        super().__init__(queues, *args, connection=connection, **kwargs)
+        self._app = warm_up()
+        with self._app.app_context():
             kept_connection.keep(db.engine)
+        self._in_process = handover.open_in_process(hotpath.claim, orchestrator.settle)
+
+    def work(self, *args, **kwargs):
+        """Work in the app's context throughout."""
+        with self._app.app_context():
+            return super().work(*args, **kwargs)
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ's dequeue; a step job's claim is then made during RQ's next request."""
+        result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        if result is not None and _is_step_job(result[0]):
+            self._in_process.begin(*result[0].args)
+        return result
+
+    def execute_job(self, job, queue):
+        """Run the job as RQ does; then finish what it left, and clear the session for the next."""
+        try:
+            super().execute_job(job, queue)
+        finally:
+            try:
+                self._in_process.end_job()
+            finally:
+                db.session.remove()
+
+    def settle_now(self):
+        self._in_process.settle_now()
+
+
+def _is_step_job(job):
+    """Whether RQ will run the job as `jobs.process_step(saga_id, index)`."""
+    return job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs

@@ -31,8 +31,9 @@ def process_step(saga_id, step_index):
     import app.saga.orchestrator as orchestrator
     handed = handover.claim_for(saga_id, step_index)
     if handed:
-        # A forking saga worker's horse, already in the worker's app context: it inherited it, and
-        # lives for this one job, so there is nothing to set up or tear down.
+        # A saga worker's job, already in the worker's app context: a forking worker's horse
+        # inherited it and lives for this one job; a SagaSimpleWorker clears the session after
+        # each job. So there is nothing to set up or tear down.
         return orchestrator.run_step(saga_id, step_index, handed)
     with get_app().app_context():
         orchestrator.run_step(saga_id, step_index)

@@ -1,4 +1,7 @@
-"""A step job split between a forking worker and its work horse.
+"""A step job split between a saga worker and the job: the claim and the settle done around it.
+
+A forking worker and its horse (`Channel`)
+------------------------------------------
 
 A forking worker (app/worker.py, `SagaWorker`) has the step claimed before it forks (by its
 bookkeeper, app/saga/bookkeeper.py), and the work horse runs only the action. The horse hands
@@ -14,7 +17,18 @@ in that transaction. It does so too when the outcome does not fit in the shared 
 If the worker dies between the horse's end and sending the outcome to its bookkeeper (once sent,
 the bookkeeper settles it without the worker), the step is left RUNNING with no job alive, which
 is what the sweeper repairs, as for a horse killed mid-action.
+
+A SagaSimpleWorker and its Redis round trips (`InProcess`)
+----------------------------------------------------------
+A SagaSimpleWorker runs the job in its own process, and has the claim and the success's settle
+done while RQ waits on Redis (app/saga/overlap.py): it arms the claim as it dequeues the job, and
+the claim runs during the request that records the job's start; the job takes it. The job hands
+a success back, armed to be settled during the requests that record the job's end, and the
+worker finishes the settle, if those requests have not, before it writes the step's successor
+into RQ's closing transaction. A failed attempt, or one whose writes wait in the session's
+transaction, the job settles itself, as anywhere else.
 """
+import logging
 import mmap
 import os
 import pickle
@@ -22,8 +36,11 @@ import struct
 from dataclasses import dataclass
 
 from app.extensions import db
+from app.saga import overlap
 from app.saga.execution import Outcome
 from app.saga.hotpath import StepRun
+
+log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("<Q")  # the length of the pickled outcome; written last, 0 while empty
 SIZE = 1 << 20  # outcomes larger than this are settled by the horse
@@ -35,7 +52,8 @@ class Handover:
 
     saga_id: int
     index: int
-    run: StepRun | None  # None: nothing to run (another delivery has it, or the saga stopped)
+    run: StepRun | str | None  # None: nothing to run (another delivery has it, or the saga stopped);
+    # hotpath.FORWARD: the hot path could not claim it, the general path must
     worker_pid: int
 
 
@@ -93,22 +111,95 @@ class Channel:
         return handover
 
 
-_channel = None  # only a forking worker maps the memory
+class InProcess:
+    """A SagaSimpleWorker's step job: its claim and its success done while RQ's requests are in flight.
+
+    `claim` and `settle` are the hot path's claim and the orchestrator's settle (given by the
+    worker, as this module sits below the orchestrator).
+    """
+
+    def __init__(self, claim, settle):
+        self._claim, self._settle = claim, settle
+        self.claiming = self.current = self.settling = None
+
+    def begin(self, saga_id, index):
+        """In the worker, as it dequeues a step job: claim the step during RQ's next request."""
+        self.claiming = (saga_id, index, overlap.while_waiting(lambda: self._claim(saga_id, index)))
+
+    def claim_for(self, saga_id, index):
+        """In the job: the claim begun for this step job (made now if no request has made it), or None."""
+        if self.claiming is None or self.claiming[:2] != (saga_id, index):
+            return None
+        claiming, self.claiming = self.claiming[2], None
+        self.current = Handover(saga_id, index, claiming.wait(), os.getpid())
+        return self.current
+
+    def return_outcome(self, outcome):
+        """In the job: arm a success's settle; False if the job must settle the outcome now.
+
+        It must for a failure (the general path decides what follows), and when the attempt's
+        reads or writes wait in the session's transaction (they commit with the outcome).
+        """
+        handed, self.current = self.current, None
+        if handed is None or not outcome.ok or (db.session.registry.has() and db.session().in_transaction()):
+            return False
+        self.settling = (handed.run, overlap.while_waiting(lambda: self._settle(handed.run, outcome)))
+        return True
+
+    def settle_now(self):
+        """In the worker, before it writes the successors: settle the success armed, if no request has.
+
+        A settle that fails is logged and left to the sweeper: RQ has recorded the job's end.
+        """
+        if self.settling is None:
+            return
+        (run, settling), self.settling = self.settling, None
+        try:
+            settling.wait()
+        except Exception:  # noqa: BLE001 - the step stays RUNNING, which the sweeper repairs
+            log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
+                          extra={"saga_id": run.saga_id})
+
+    def end_job(self):
+        """In the worker, once the job is over: settle what is left, and drop a claim the job never took.
+
+        One not yet made is never made. One made (the job then failed before it ran its step) leaves
+        the step RUNNING with no job: the sweeper repairs it, as after a crash mid-action.
+        """
+        self.settle_now()
+        self.current = None
+        if self.claiming is not None:
+            (saga_id, index, claiming), self.claiming = self.claiming, None
+            if not claiming.done:
+                overlap.disarm()
+            elif isinstance(claiming.result, StepRun):
+                log.warning("step %s of saga %s was claimed for a job that did not run it; the sweeper will",
+                            index, saga_id, extra={"saga_id": saga_id})
+
+
+_channel = None  # a forking worker's mapped memory, or a SagaSimpleWorker's InProcess
 
 
 def open_channel():
     """The process's channel, mapped on first use (by a forking worker, before it forks)."""
     global _channel
-    if _channel is None:
+    if not isinstance(_channel, Channel):
         _channel = Channel()
     return _channel
 
 
+def open_in_process(claim, settle):
+    """A SagaSimpleWorker's channel, for the jobs this process runs from now on."""
+    global _channel
+    _channel = InProcess(claim, settle)
+    return _channel
+
+
 def claim_for(saga_id, index):
-    """In a horse: the claim its worker passed it for this step job, or None."""
+    """In a horse, or a SagaSimpleWorker's job: the claim made for this step job, or None."""
     return _channel.claim_for(saga_id, index) if _channel is not None else None
 
 
 def return_outcome(outcome):
-    """In a horse passed a claim: hand the outcome back; False if the horse must settle it."""
+    """In a job handed a claim: hand the outcome back; False if the job must settle it."""
     return _channel.return_outcome(outcome)

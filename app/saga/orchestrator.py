@@ -17,11 +17,12 @@ CANCELLED = "cancelled by an operator"
 def run_step(saga_id, index, handed=None):
     """Claim one attempt of a step, run it, and record what happened.
 
-    In a forking worker's horse, `handed` is the claim the worker already made
-    (app/saga/handover.py), and the horse hands the outcome back for the worker to settle when
-    it can.
+    Handed a claim already made (in a forking worker's horse, or a SagaSimpleWorker: see
+    app/saga/handover.py), the job hands the outcome back for the worker to settle when it can.
     """
     run = handed.run if handed else claim(saga_id, index)
+    if run is hotpath.FORWARD:  # a SagaSimpleWorker's claim, made by the hot path alone
+        run = _claim(saga_id, index)
     if run is None:
         return
     outcome = perform(run)
