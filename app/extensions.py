@@ -27,16 +27,31 @@ csrf = CSRFProtect()
 EMBEDDED_REDIS = fakeredis.FakeServer()
 
 
+LOCK_WAIT_SECONDS = 30  # the longest any statement waits for another transaction's lock
+
+
 @event.listens_for(Engine, "connect")
-def _tune_sqlite(dbapi_connection, _record):
-    """WAL and a busy timeout let the web thread and the worker thread write side by side."""
+def _tune(dbapi_connection, _record):
+    """Bound lock waits on both databases; on SQLite, WAL lets the web and the workers write side by side.
+
+    A statement that waits longer fails instead of hanging: its job fails or retries, and the
+    sweeper repairs what it left. (A saga worker makes its claims and settles outside RQ's job
+    timeout: see app/saga/handover.py.)
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={LOCK_WAIT_SECONDS * 1000}")
         cursor.close()
+    elif type(dbapi_connection).__module__.startswith("psycopg"):
+        autocommit, dbapi_connection.autocommit = dbapi_connection.autocommit, True  # a SET that stays
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def init_redis(app):

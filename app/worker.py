@@ -8,6 +8,7 @@ import logging
 import os
 
 from rq import SimpleWorker, Worker
+from rq.exceptions import DeserializationError
 from rq.utils import get_connection_from_queues
 from sqlalchemy.orm import configure_mappers
 
@@ -178,7 +179,8 @@ class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
     A step job's claim and its success are this process's work on SQLite, and RQ's requests
     around the job leave it idle while Redis answers them. So the worker's Redis connection runs
     them then (app/saga/overlap.py, app/saga/handover.py's `InProcess`): the claim during the
-    request that records the job's start, the success during the one that records its end. It
+    request that marks the worker busy with the job, the success during the one that records
+    the job's end. It
     works in its app context throughout, so a step job enters none of its own, and clears the
     session after each job.
     """
@@ -196,20 +198,21 @@ class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
         with self._app.app_context():
             return super().work(*args, **kwargs)
 
-    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
-        """RQ's dequeue; a step job's claim is then made during RQ's next request."""
-        result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
-        if result is not None and _is_step_job(result[0]):
-            self._in_process.begin(*result[0].args)
-        return result
-
     def execute_job(self, job, queue):
-        """Run the job as RQ does; then finish what it left, and clear the session for the next."""
+        """Run the job as RQ does, a step job's claim made during its first request; then finish
+        what the job left, and clear the session for the next.
+
+        That first request is the one that marks the worker busy, so a stop signal from then on
+        waits for the job; one that comes before it stops the worker here, and the claim, not yet
+        made, never is.
+        """
         try:
+            if _is_step_job(job):
+                self._in_process.begin(*job.args)
             super().execute_job(job, queue)
         finally:
             try:
-                self._in_process.end_job()
+                self._in_process.end_job(job.id)
             finally:
                 db.session.remove()
 
@@ -219,4 +222,7 @@ class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
 
 def _is_step_job(job):
     """Whether RQ will run the job as `jobs.process_step(saga_id, index)`."""
-    return job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs
+    try:
+        return job.func_name == "jobs.process_step" and len(job.args) == 2 and not job.kwargs
+    except DeserializationError:  # RQ fails the job when it runs it: it is not ours to claim
+        return False

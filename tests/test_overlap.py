@@ -143,6 +143,7 @@ def fails_once(ctx):
 register(SagaDefinition("test_overlap_plain", tuple(Step(f"S{i}", noted) for i in range(3))))
 register(SagaDefinition("test_overlap_writes", (Step("Write", writes_through_the_session), Step("Then", noted))))
 register(SagaDefinition("test_overlap_retry", (Step("Flaky", fails_once),)))
+register(SagaDefinition("test_overlap_pivot", (Step("Point of no return", noted, pivot=True), Step("After", noted))))
 
 
 def in_flight():
@@ -245,20 +246,56 @@ def test_a_settle_that_fails_is_logged_and_left_to_the_sweeper(app, monkeypatch,
     assert worker.queues[0].failed_job_registry.count == 0  # the job itself ran
 
 
-def test_a_claim_the_job_never_took_is_never_made_unless_a_request_made_it(app, handover_log):
+def test_a_claim_not_made_when_its_job_ends_is_never_made(app):
     saga_id = start(app, "test_overlap_plain")
     made = []
     channel = handover.InProcess(lambda *args: made.append(args) or hotpath.claim(*args), orchestrator.settle)
     with app.app_context():
         channel.begin(saga_id, 0)
-        channel.end_job()
-        redis_connection().ping()
-        assert made == [] and steps(app, saga_id)[0] == ("PENDING", 0)
+        channel.end_job("a-job")  # e.g. a stop signal before RQ's first request for the job
+        overlap.overlapping(redis_connection()).ping()
+    assert made == [] and steps(app, saga_id)[0] == ("PENDING", 0)
+
+
+def test_a_claim_made_for_a_job_that_stopped_before_taking_it_is_settled_as_a_failed_attempt(app):
+    saga_id = start(app, "test_overlap_plain")
+    with app.app_context():
+        channel = handover.InProcess(hotpath.claim, orchestrator.settle)
         channel.begin(saga_id, 0)
         overlap.overlapping(redis_connection()).ping()  # RQ's request: the claim is made
-        channel.end_job()
-    assert made == [(saga_id, 0)] and steps(app, saga_id)[0] == ("RUNNING", 1)
-    assert f"step 0 of saga {saga_id} was claimed for a job that did not run it" in handover_log.text
+        channel.end_job("the-job")
+        step = db.session.scalars(select(SagaStep).where(SagaStep.saga_id == saga_id, SagaStep.index == 0)).one()
+        assert (step.status, step.attempts, step.error_type) == ("RETRYING", 1, "NotStarted")
+        assert "the-job stopped before it ran the step" in step.error
+
+
+def test_a_step_the_hot_path_leaves_to_the_general_claim_is_claimed_and_settled_in_the_job(app, watched):
+    saga_id = start(app, "test_overlap_pivot")
+    with app.app_context():
+        jobs.process_step(saga_id, 0)  # the pivot, run in a job of its own
+        db.session.get(Saga, saga_id).cancel_requested = True  # past the pivot: refused, the step runs
+        db.session.commit()
+    del watched[:]
+    work(app)
+    with app.app_context():
+        saga = db.session.get(Saga, saga_id)
+        assert (saga.status, saga.cancel_requested) == ("COMPLETED", False)
+    assert steps(app, saga_id) == [("SUCCEEDED", 1), ("SUCCEEDED", 1)]
+    assert [(what, index, during) for what, _, index, during in watched] == [
+        ("claim", 0, True),  # the pivot's first job, still queued: nothing to claim
+        ("claim", 1, True), ("settle", 1, False)]  # the hot claim forwarded it to the general one
+
+
+def test_a_job_whose_data_cannot_be_read_fails_and_the_worker_goes_on(app):
+    saga_id = start(app, "test_overlap_plain")
+    with app.app_context():
+        queue = Queue(app.config["SAGA_QUEUE"], connection=redis_connection())
+        broken = queue.enqueue("jobs.process_step", saga_id, 0)
+        redis_connection().hset(broken.key, "data", b"not a pickle")
+    worker = work(app)
+    assert worker.queues[0].failed_job_registry.get_job_ids() == [broken.id]
+    with app.app_context():
+        assert db.session.get(Saga, saga_id).status == "COMPLETED"
 
 
 def test_a_job_handed_a_claim_for_another_step_claims_its_own(app):
@@ -267,5 +304,16 @@ def test_a_job_handed_a_claim_for_another_step_claims_its_own(app):
         channel = handover.open_in_process(hotpath.claim, orchestrator.settle)
         channel.begin(saga_id, 1)  # not the step the job runs
         jobs.process_step(saga_id, 0)
-        channel.end_job()
+        channel.end_job("a-job")
         assert steps(app, saga_id)[:2] == [("SUCCEEDED", 1), ("PENDING", 0)]
+
+
+def test_every_connection_bounds_its_lock_waits(app):
+    """A claim or settle a SagaSimpleWorker makes outside RQ's job timeout still cannot hang on a lock."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            if db.engine.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+            else:
+                assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "30s"
+                assert connection.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"

@@ -21,12 +21,13 @@ is what the sweeper repairs, as for a horse killed mid-action.
 A SagaSimpleWorker and its Redis round trips (`InProcess`)
 ----------------------------------------------------------
 A SagaSimpleWorker runs the job in its own process, and has the claim and the success's settle
-done while RQ waits on Redis (app/saga/overlap.py): it arms the claim as it dequeues the job, and
-the claim runs during the request that records the job's start; the job takes it. The job hands
-a success back, armed to be settled during the requests that record the job's end, and the
+done while RQ waits on Redis (app/saga/overlap.py): it arms the claim as it starts the job, and
+the claim runs during the request that marks the worker busy with it; the job takes it. The job
+hands a success back, armed to be settled during the requests that record the job's end, and the
 worker finishes the settle, if those requests have not, before it writes the step's successor
 into RQ's closing transaction. A failed attempt, or one whose writes wait in the session's
-transaction, the job settles itself, as anywhere else.
+transaction, the job settles itself, as anywhere else. A claim made for a job that then stopped
+before it asked for it is settled as a failed attempt, to retry.
 """
 import logging
 import mmap
@@ -115,7 +116,8 @@ class InProcess:
     """A SagaSimpleWorker's step job: its claim and its success done while RQ's requests are in flight.
 
     `claim` and `settle` are the hot path's claim and the orchestrator's settle (given by the
-    worker, as this module sits below the orchestrator).
+    worker, as this module sits below the orchestrator). One per process, as RQ runs one worker
+    per process: it is the process's channel.
     """
 
     def __init__(self, claim, settle):
@@ -123,7 +125,7 @@ class InProcess:
         self.claiming = self.current = self.settling = None
 
     def begin(self, saga_id, index):
-        """In the worker, as it dequeues a step job: claim the step during RQ's next request."""
+        """In the worker, as it starts a step job: claim the step during RQ's next request."""
         self.claiming = (saga_id, index, overlap.while_waiting(lambda: self._claim(saga_id, index)))
 
     def claim_for(self, saga_id, index):
@@ -143,7 +145,8 @@ class InProcess:
         handed, self.current = self.current, None
         if handed is None or not outcome.ok or (db.session.registry.has() and db.session().in_transaction()):
             return False
-        self.settling = (handed.run, overlap.while_waiting(lambda: self._settle(handed.run, outcome)))
+        run = handed.run
+        self.settling = (run.saga_id, run.index, overlap.while_waiting(lambda: self._settle(run, outcome)))
         return True
 
     def settle_now(self):
@@ -153,28 +156,34 @@ class InProcess:
         """
         if self.settling is None:
             return
-        (run, settling), self.settling = self.settling, None
+        (saga_id, index, settling), self.settling = self.settling, None
         try:
             settling.wait()
         except Exception:  # noqa: BLE001 - the step stays RUNNING, which the sweeper repairs
-            log.exception("could not settle step %s of saga %s; the sweeper will", run.index, run.saga_id,
-                          extra={"saga_id": run.saga_id})
+            log.exception("could not settle step %s of saga %s; the sweeper will", index, saga_id,
+                          extra={"saga_id": saga_id})
 
-    def end_job(self):
-        """In the worker, once the job is over: settle what is left, and drop a claim the job never took.
+    def end_job(self, job_id):
+        """In the worker, once the job is over: settle what is left; a claim the job never took is undone.
 
-        One not yet made is never made. One made (the job then failed before it ran its step) leaves
-        the step RUNNING with no job: the sweeper repairs it, as after a crash mid-action.
+        One not yet made is never made. One made (the job stopped before it asked for it) is
+        settled as a failed attempt, to retry, as a forking worker does for a claim whose horse
+        it could not start; if that fails too, the step stays RUNNING for the sweeper.
         """
         self.settle_now()
         self.current = None
-        if self.claiming is not None:
-            (saga_id, index, claiming), self.claiming = self.claiming, None
-            if not claiming.done:
-                overlap.disarm()
-            elif isinstance(claiming.result, StepRun):
-                log.warning("step %s of saga %s was claimed for a job that did not run it; the sweeper will",
-                            index, saga_id, extra={"saga_id": saga_id})
+        if self.claiming is None:
+            return
+        (saga_id, index, claiming), self.claiming = self.claiming, None
+        if not claiming.done:
+            overlap.disarm()
+        elif isinstance(claiming.result, StepRun):
+            try:
+                self._settle(claiming.result, Outcome(False, 0.0, error=f"job {job_id} stopped before it ran the step",
+                                                      error_type="NotStarted", transient=True))
+            except Exception:  # noqa: BLE001
+                log.exception("could not settle step %s of saga %s, claimed for job %s that did not run it; "
+                              "the sweeper will", index, saga_id, job_id, extra={"saga_id": saga_id})
 
 
 _channel = None  # a forking worker's mapped memory, or a SagaSimpleWorker's InProcess

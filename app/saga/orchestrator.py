@@ -21,8 +21,8 @@ def run_step(saga_id, index, handed=None):
     app/saga/handover.py), the job hands the outcome back for the worker to settle when it can.
     """
     run = handed.run if handed else claim(saga_id, index)
-    if run is hotpath.FORWARD:  # a SagaSimpleWorker's claim, made by the hot path alone
-        run = _claim(saga_id, index)
+    if run is hotpath.FORWARD:  # a SagaSimpleWorker's claim, left by the hot path to the general one
+        run, handed = _claim(saga_id, index), None  # claimed here, so settled here
     if run is None:
         return
     outcome = perform(run)
