@@ -15,7 +15,7 @@ from sqlalchemy.orm import configure_mappers
 import jobs
 from app.extensions import db
 from app.saga import bookkeeper, dispatch, handover, hotpath, kept_connection, orchestrator, overlap
-from app.saga.execution import Outcome
+from app.saga.execution import not_started
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +168,7 @@ class SagaWorker(SendsNextWithItsEnd, Worker):
         """A claimed step whose horse could not be forked: settle it as a failed attempt, to retry."""
         handed = self._channel.withdraw_claim()
         if handed is not None and handed.run is not None:
-            self.bookkeeper.settle(handed.run, Outcome(False, 0.0, error=f"the worker could not start job {job.id}",
-                                                       error_type="NotStarted", transient=True))
+            self.bookkeeper.settle(handed.run, not_started(f"the worker could not start job {job.id}"))
 
 
 class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
@@ -180,9 +179,8 @@ class SagaSimpleWorker(SendsNextWithItsEnd, SimpleWorker):
     around the job leave it idle while Redis answers them. So the worker's Redis connection runs
     them then (app/saga/overlap.py, app/saga/handover.py's `InProcess`): the claim during the
     request that marks the worker busy with the job, the success during the one that records
-    the job's end. It
-    works in its app context throughout, so a step job enters none of its own, and clears the
-    session after each job.
+    the job's end. It works in its app context throughout, so a step job enters none of its
+    own, and clears the session after each job.
     """
 
     def __init__(self, queues, *args, connection=None, **kwargs):

@@ -30,6 +30,11 @@ class Outcome(NamedTuple):
     outcome_unknown: bool = False
 
 
+def not_started(reason):
+    """The outcome of an attempt claimed but never run (its job or horse did not start it): to retry."""
+    return Outcome(False, 0.0, error=reason, error_type="NotStarted", transient=True)
+
+
 def attempt(call, context):
     """Call `call(context)`, flush its writes, and classify the result; never raises."""
     started = time.perf_counter()

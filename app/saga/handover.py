@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.saga import overlap
-from app.saga.execution import Outcome
+from app.saga.execution import Outcome, not_started
 from app.saga.hotpath import StepRun
 
 log = logging.getLogger(__name__)
@@ -164,13 +164,13 @@ class InProcess:
                           extra={"saga_id": saga_id})
 
     def end_job(self, job_id):
-        """In the worker, once the job is over: settle what is left; a claim the job never took is undone.
+        """In the worker, once the job is over: undo a claim the job never took.
 
         One not yet made is never made. One made (the job stopped before it asked for it) is
         settled as a failed attempt, to retry, as a forking worker does for a claim whose horse
-        it could not start; if that fails too, the step stays RUNNING for the sweeper.
+        it could not start; if that fails too, the step stays RUNNING for the sweeper. (A success
+        handed back is settled by then: the worker's `perform_job` settles it on every path.)
         """
-        self.settle_now()
         self.current = None
         if self.claiming is None:
             return
@@ -179,8 +179,7 @@ class InProcess:
             overlap.disarm()
         elif isinstance(claiming.result, StepRun):
             try:
-                self._settle(claiming.result, Outcome(False, 0.0, error=f"job {job_id} stopped before it ran the step",
-                                                      error_type="NotStarted", transient=True))
+                self._settle(claiming.result, not_started(f"job {job_id} stopped before it ran the step"))
             except Exception:  # noqa: BLE001
                 log.exception("could not settle step %s of saga %s, claimed for job %s that did not run it; "
                               "the sweeper will", index, saga_id, job_id, extra={"saga_id": saga_id})

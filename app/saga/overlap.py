@@ -5,8 +5,8 @@ a time, and this process sits idle for most of each one while Redis answers. A s
 transactions (its claim and its success) are CPU work in this process on SQLite. So the
 SagaSimpleWorker hands each over as `pending` work (`while_waiting`), and its Redis connection
 (`overlapping`) runs it right after sending its next request, before it reads the reply: the
-claim while RQ marks the worker busy with the job, the success while RQ records its end. It runs whole,
-never split across requests, so no database lock is held while Redis answers.
+claim while RQ marks the worker busy with the job, the success while RQ records its end. It
+runs whole, never split across requests, so no database lock is held while Redis answers.
 
 Work armed here is only ever run in the thread that armed it, once: by the next request that
 thread sends, or by `Pending.wait` (whichever comes first), so a caller that needs the result
